@@ -1,0 +1,1 @@
+//! The mqttspec harness library.
