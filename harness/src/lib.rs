@@ -1,1 +1,9 @@
-//! The mqttspec harness library.
+//! The mqttspec harness library: statement catalogue, scenario format and engine, reports.
+
+pub mod catalogue;
+pub mod cli;
+pub mod coverage;
+pub mod engine;
+pub mod report;
+pub mod run;
+pub mod scenario;

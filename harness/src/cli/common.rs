@@ -1,0 +1,72 @@
+//! Pieces the subcommands share: output formats, loading scenarios, writing reports.
+
+use crate::catalogue::Catalogue;
+use crate::report::exit;
+use crate::scenario::{LoadedScenario, suite};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    Md,
+}
+
+/// Loads the given paths, or the built-in suite. On a mistake prints every error found
+/// (file:line:column) and gives the exit code.
+pub fn load_scenarios(
+    paths: &[PathBuf],
+    catalogue: &Catalogue,
+) -> Result<Vec<LoadedScenario>, i32> {
+    let loaded = if paths.is_empty() {
+        suite::load_embedded(catalogue)
+    } else {
+        let files = suite::discover(paths).map_err(|e| {
+            eprintln!("mqttspec: {e}");
+            exit::USAGE
+        })?;
+        if files.is_empty() {
+            eprintln!("mqttspec: no .yaml scenario under {paths:?}");
+            return Err(exit::USAGE);
+        }
+        suite::load_files(&files, catalogue)
+    };
+    loaded.map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}\n");
+        }
+        eprintln!(
+            "mqttspec: {} scenario file(s) have mistakes; nothing was run",
+            errors.len()
+        );
+        exit::USAGE
+    })
+}
+
+/// A seed from the clock, for runs that do not give one. Printed, so any run can be repeated.
+pub fn now_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Spread the bits so close start times give unrelated seeds.
+    let mut x = nanos ^ u64::from(std::process::id()).rotate_left(32);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x % 1_000_000_000_000
+}
+
+pub fn write_output(out: Option<&Path>, text: &str) -> Result<(), i32> {
+    match out {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            eprintln!("mqttspec: cannot write {}: {e}", path.display());
+            exit::HARNESS
+        }),
+    }
+}

@@ -1,0 +1,89 @@
+//! The subcommands of the `mqttspec` binary, one module each.
+
+pub mod broker;
+pub mod common;
+pub mod coverage;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Conformance testing for MQTT brokers, statement by statement of MQTT 3.1.1 and 5.0.
+#[derive(Debug, Parser)]
+#[command(name = "mqttspec", version, about, long_about = None)]
+pub struct Cli {
+    /// Log more (repeat for more detail); RUST_LOG overrides.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub log: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run conformance scenarios against a broker (default: the embedded reference broker).
+    Run(run::RunArgs),
+    /// Show which specification statements the scenarios check.
+    Coverage(coverage::CoverageArgs),
+    /// Run the reference broker.
+    Broker(broker::BrokerArgs),
+}
+
+/// Parses the command line, runs the subcommand and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() {
+                crate::report::exit::USAGE
+            } else {
+                0
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqttspec: cannot start the async runtime: {e}");
+            return crate::report::exit::HARNESS;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::main(args).await,
+            Command::Coverage(args) => coverage::main(args),
+            Command::Broker(args) => broker::main(args).await,
+        }
+    })
+}
+
+fn init_logging(verbosity: u8) {
+    let default = match verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,150 @@
+//! `mqttspec run`: the conformance suite against a broker.
+
+use super::common::{Format, load_scenarios, now_seed, write_output};
+use crate::catalogue::Catalogue;
+use crate::report::{self, exit};
+use crate::run::{RunSettings, Target, run, selected};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders. Default: the whole suite built into mqttspec.
+    pub paths: Vec<PathBuf>,
+    /// The broker to test, mqtt://host:port. Default: start the embedded reference broker.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// User name for every CONNECT that does not set its own.
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    #[arg(long, requires = "username")]
+    pub password: Option<String>,
+    /// Run only scenarios matching a statement ID (or ID prefix), a tag or a path part.
+    /// Repeatable; a scenario runs if it matches any.
+    #[arg(long = "filter", value_name = "ID|TAG|PATH")]
+    pub filters: Vec<String>,
+    /// Scenarios run at the same time.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Seed of every choice the run makes (topic and client-id prefixes). Default: random,
+    /// printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Default wait for an expected packet, e.g. 2s or 500ms.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// List every scenario in the text report, not only those that did not pass.
+    #[arg(long)]
+    pub show_passed: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::scenario::duration::Dur::parse(s)
+        .map(|d| d.0)
+        .ok_or_else(|| format!("{s:?} is not a duration such as 2s or 500ms"))
+}
+
+pub async fn main(args: RunArgs) -> i32 {
+    let catalogue = match Catalogue::builtin() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mqttspec: {e}");
+            return exit::HARNESS;
+        }
+    };
+    let target = match args.target.as_deref().map(Target::parse).transpose() {
+        Ok(t) => t.unwrap_or(Target::Embedded),
+        Err(e) => {
+            eprintln!("mqttspec: {e}");
+            return exit::USAGE;
+        }
+    };
+    let scenarios = match load_scenarios(&args.paths, &catalogue) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let chosen: Vec<_> = scenarios
+        .into_iter()
+        .filter(|s| selected(s, &args.filters))
+        .collect();
+    if chosen.is_empty() {
+        eprintln!(
+            "mqttspec: no scenario matches the filters {:?}",
+            args.filters
+        );
+        return exit::USAGE;
+    }
+    let seed = args.seed.unwrap_or_else(now_seed);
+    let settings = RunSettings {
+        jobs: args.jobs,
+        seed,
+        expect_timeout: args.timeout,
+        credentials: args.username.clone().zip(args.password.clone()),
+    };
+    let shown = match &target {
+        Target::Embedded => "the embedded reference broker".to_owned(),
+        Target::Remote { url, .. } => url.clone(),
+    };
+    eprintln!(
+        "mqttspec: {} scenarios against {shown}, seed {seed}",
+        chosen.len()
+    );
+    let bar = progress_bar(chosen.len() as u64);
+    let tick = bar.clone();
+    let result = run(&target, chosen, &settings, &catalogue, move |r| {
+        tick.set_message(r.path.clone());
+        tick.inc(1);
+    })
+    .await;
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqttspec: {e} (seed {seed})");
+            return exit::HARNESS;
+        }
+    };
+    let color = args.out.is_none() && std::io::stdout().is_terminal();
+    let rendered = match args.format {
+        Format::Text => report::text::render(&report, color, args.show_passed),
+        Format::Json => report.json(),
+        Format::Junit => report::junit::render(&report),
+        Format::Md => report::markdown::render(&report),
+    };
+    if let Err(code) = write_output(args.out.as_deref(), &rendered) {
+        return code;
+    }
+    if args.out.is_some() || args.format != Format::Text {
+        let c = &report.scenario_counts;
+        eprintln!(
+            "mqttspec: {} passed, {} failed, {} not applicable, {} errors (seed {seed})",
+            c.pass, c.fail, c.not_applicable, c.error
+        );
+    }
+    report.exit_code
+}
+
+/// A progress bar on an interactive terminal only; it appears after a second, so short
+/// runs stay quiet.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,289 @@
+//! One scripted client: a TCP connection to the broker, a reader task that decodes what the
+//! broker sends (and answers its PUBLISH flows when `auto_ack` is on), and a writer task, so
+//! that sends keep their order and the trace records both directions.
+
+use super::describe;
+use super::trace::{Direction, Trace};
+use bytes::{Bytes, BytesMut};
+use mqttspec_codec::framing::{FrameStatus, check_frame};
+use mqttspec_codec::{
+    DecodeError, DecodeOptions, Decoder, Packet, ProtocolVersion, PubAck, PubComp, PubRec, QoS,
+};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// What the reader saw, in order.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    Packet(Packet),
+    /// The broker sent bytes our strict decoder refuses: itself a finding.
+    Malformed(DecodeError),
+    /// The connection ended (the broker closed it, or an IO error).
+    Closed(String),
+}
+
+enum Outgoing {
+    Bytes(Bytes, String),
+    Close,
+}
+
+pub struct Client {
+    pub name: String,
+    pub version: ProtocolVersion,
+    inbox: mpsc::UnboundedReceiver<Incoming>,
+    outbox: mpsc::UnboundedSender<Outgoing>,
+    auto_ack: Arc<AtomicBool>,
+    silenced: Arc<AtomicBool>,
+    next_packet_id: u16,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    closed: bool,
+}
+
+/// Largest packet the harness accepts from a broker: generous, but bounded so a broken
+/// broker cannot make the harness buffer without limit.
+const MAX_INCOMING: u32 = 16 * 1024 * 1024;
+
+impl Client {
+    pub async fn connect(
+        name: &str,
+        addr: SocketAddr,
+        version: ProtocolVersion,
+        trace: Trace,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(format!("cannot connect to {addr}: {e}")),
+            Err(_) => return Err(format!("connecting to {addr} timed out after {timeout:?}")),
+        };
+        let _ = stream.set_nodelay(true);
+        trace.event(name, format!("TCP connection opened to {addr}"));
+        let (read, write) = stream.into_split();
+        let (in_tx, inbox) = mpsc::unbounded_channel();
+        let (outbox, out_rx) = mpsc::unbounded_channel();
+        let auto_ack = Arc::new(AtomicBool::new(true));
+        let silenced = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(read_loop(
+            name.to_owned(),
+            read,
+            version,
+            trace.clone(),
+            in_tx,
+            outbox.clone(),
+            auto_ack.clone(),
+            silenced.clone(),
+        ));
+        let writer = tokio::spawn(write_loop(
+            name.to_owned(),
+            write,
+            trace,
+            out_rx,
+            silenced.clone(),
+        ));
+        Ok(Self {
+            name: name.to_owned(),
+            version,
+            inbox,
+            outbox,
+            auto_ack,
+            silenced,
+            next_packet_id: 0,
+            reader,
+            writer,
+            closed: false,
+        })
+    }
+
+    pub fn set_auto_ack(&self, on: bool) {
+        self.auto_ack.store(on, Ordering::Relaxed);
+    }
+
+    /// The next packet identifier this client uses when a step does not choose one.
+    pub fn next_packet_id(&mut self) -> u16 {
+        self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+        self.next_packet_id
+    }
+
+    pub fn send_packet(&self, packet: &Packet, bytes: Bytes) {
+        self.send_bytes(bytes, describe::packet(packet));
+    }
+
+    pub fn send_bytes(&self, bytes: Bytes, decoded: String) {
+        // A closed writer means the connection is gone; the next expectation reports it.
+        let _ = self.outbox.send(Outgoing::Bytes(bytes, decoded));
+    }
+
+    /// Waits for the next thing the reader saw.
+    pub async fn next(&mut self, within: Duration) -> Option<Incoming> {
+        if self.closed {
+            return Some(Incoming::Closed("the connection was already closed".into()));
+        }
+        match tokio::time::timeout(within, self.inbox.recv()).await {
+            Ok(Some(item)) => {
+                if matches!(item, Incoming::Closed(_)) {
+                    self.closed = true;
+                }
+                Some(item)
+            }
+            // The reader ended without saying why: treat as closed.
+            Ok(None) => {
+                self.closed = true;
+                Some(Incoming::Closed("the reader stopped".into()))
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Closes after every queued write (a clean close, or the abrupt one of `drop`).
+    pub async fn close(&mut self) {
+        let _ = self.outbox.send(Outgoing::Close);
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.writer).await;
+        self.reader.abort();
+        self.closed = true;
+    }
+
+    /// Stops reading and writing but keeps the socket open.
+    pub fn silence(&self) {
+        self.silenced.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_silenced(&self) -> bool {
+        self.silenced.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    name: String,
+    mut read: OwnedReadHalf,
+    version: ProtocolVersion,
+    trace: Trace,
+    inbox: mpsc::UnboundedSender<Incoming>,
+    outbox: mpsc::UnboundedSender<Outgoing>,
+    auto_ack: Arc<AtomicBool>,
+    silenced: Arc<AtomicBool>,
+) {
+    let decoder = Decoder::with_options(
+        version,
+        DecodeOptions {
+            max_packet_size: MAX_INCOMING,
+            strict: true,
+        },
+    );
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    loop {
+        if silenced.load(Ordering::Relaxed) {
+            // A silent peer keeps the socket but reads nothing: park until dropped.
+            std::future::pending::<()>().await;
+        }
+        // Drain every whole frame before reading more.
+        loop {
+            // The frame's bytes, kept for the trace before the decoder consumes them.
+            let raw = match check_frame(&buf, MAX_INCOMING) {
+                Ok(FrameStatus::Ready(h)) => buf[..h.total_len()].to_vec(),
+                Ok(FrameStatus::NeedMore(_)) => break,
+                Err(_) => buf.to_vec(),
+            };
+            match decoder.decode(&mut buf) {
+                Ok(Some(packet)) => {
+                    trace.record(&name, Direction::Received, describe::packet(&packet), &raw);
+                    if auto_ack.load(Ordering::Relaxed) {
+                        answer(&packet, version, &outbox);
+                    }
+                    if inbox.send(Incoming::Packet(packet)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    trace.record(&name, Direction::Received, format!("MALFORMED: {e}"), &raw);
+                    let _ = inbox.send(Incoming::Malformed(e));
+                    return;
+                }
+            }
+        }
+        match read.read_buf(&mut buf).await {
+            Ok(0) => {
+                trace.event(&name, "connection closed by the broker");
+                let _ = inbox.send(Incoming::Closed("closed by the broker".into()));
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                trace.event(&name, format!("connection error: {e}"));
+                let _ = inbox.send(Incoming::Closed(format!("connection error: {e}")));
+                return;
+            }
+        }
+    }
+}
+
+/// The answers a correct client gives to the broker's side of a QoS flow.
+fn answer(packet: &Packet, version: ProtocolVersion, outbox: &mpsc::UnboundedSender<Outgoing>) {
+    let reply = match packet {
+        Packet::Publish(p) if p.qos == QoS::AtLeastOnce => Packet::PubAck(PubAck::new(p.packet_id)),
+        Packet::Publish(p) if p.qos == QoS::ExactlyOnce => Packet::PubRec(PubRec::new(p.packet_id)),
+        Packet::PubRel(r) => Packet::PubComp(PubComp::new(r.packet_id)),
+        _ => return,
+    };
+    if let Ok(bytes) = reply.to_bytes(version) {
+        let _ = outbox.send(Outgoing::Bytes(
+            bytes,
+            format!("{} (auto)", describe::packet(&reply)),
+        ));
+    }
+}
+
+async fn write_loop(
+    name: String,
+    mut write: OwnedWriteHalf,
+    trace: Trace,
+    mut outbox: mpsc::UnboundedReceiver<Outgoing>,
+    silenced: Arc<AtomicBool>,
+) {
+    while let Some(item) = outbox.recv().await {
+        match item {
+            Outgoing::Bytes(bytes, decoded) => {
+                if silenced.load(Ordering::Relaxed) {
+                    continue;
+                }
+                // A write that cannot complete (the broker stopped reading) must not hang
+                // the run.
+                match tokio::time::timeout(Duration::from_secs(5), write.write_all(&bytes)).await {
+                    Ok(Ok(())) => trace.record(&name, Direction::Sent, decoded, &bytes),
+                    Ok(Err(e)) => {
+                        trace.event(
+                            &name,
+                            format!("write failed: {e} (while sending {decoded})"),
+                        );
+                        return;
+                    }
+                    Err(_) => {
+                        trace.event(&name, format!("write timed out (while sending {decoded})"));
+                        return;
+                    }
+                }
+            }
+            Outgoing::Close => {
+                let _ = write.shutdown().await;
+                trace.event(&name, "connection closed by the harness");
+                return;
+            }
+        }
+    }
+}

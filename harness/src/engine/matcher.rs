@@ -1,0 +1,118 @@
+//! Comparing a received packet with a pattern: only the fields the pattern gives count.
+
+use super::packets::{payload, resolve_id};
+use super::vars::Vars;
+use crate::scenario::idref::IdRef;
+use crate::scenario::model::{AckPattern, ConnackPattern, PacketPattern};
+use mqttspec_codec::Packet;
+
+/// Why a packet does not match, in words a report can show.
+pub type Mismatch = String;
+
+fn field<T: PartialEq + std::fmt::Debug>(
+    name: &str,
+    want: Option<T>,
+    got: T,
+) -> Result<(), Mismatch> {
+    match want {
+        Some(w) if w != got => Err(format!("{name} is {got:?}, expected {w:?}")),
+        _ => Ok(()),
+    }
+}
+
+fn id(want: &Option<IdRef>, got: u16, vars: &Vars) -> Result<(), Mismatch> {
+    match want {
+        None => Ok(()),
+        Some(w) => field("packet_id", Some(resolve_id(w, vars)?), got),
+    }
+}
+
+fn ack(p: &AckPattern, got: u16, vars: &Vars) -> Result<(), Mismatch> {
+    id(&p.packet_id, got, vars)
+}
+
+pub fn connack(p: &ConnackPattern, packet: &Packet) -> Result<(), Mismatch> {
+    let Packet::ConnAck(c) = packet else {
+        return Err(format!(
+            "got {}, expected CONNACK",
+            packet.packet_type().name()
+        ));
+    };
+    field("session_present", p.session_present, c.session_present)?;
+    field("return code", p.code, c.code.0)
+}
+
+pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<(), Mismatch> {
+    let kind = |want: &str| {
+        Err(format!(
+            "got {}, expected {want}",
+            packet.packet_type().name()
+        ))
+    };
+    match (pattern, packet) {
+        (PacketPattern::Any, _) => Ok(()),
+        (PacketPattern::Connack(p), _) => connack(p, packet),
+        (PacketPattern::Publish(p), Packet::Publish(got)) => {
+            if let Some(t) = &p.topic {
+                field("topic", Some(vars.expand(t)?.as_str()), &*got.topic)?;
+            }
+            let spec = p.payload_spec();
+            if spec.text.is_some() || spec.hex.is_some() || spec.size.is_some() {
+                let want = payload(spec, vars)?;
+                if want != got.payload {
+                    return Err(format!(
+                        "payload is {}, expected {}",
+                        super::describe::payload(&got.payload),
+                        super::describe::payload(&want)
+                    ));
+                }
+            }
+            field("qos", p.qos, got.qos.as_u8())?;
+            field("retain", p.retain, got.retain)?;
+            field("dup", p.dup, got.dup)?;
+            id(&p.packet_id, got.packet_id, vars)
+        }
+        (PacketPattern::Publish(_), _) => kind("PUBLISH"),
+        (PacketPattern::Puback(p), Packet::PubAck(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Puback(_), _) => kind("PUBACK"),
+        (PacketPattern::Pubrec(p), Packet::PubRec(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubrec(_), _) => kind("PUBREC"),
+        (PacketPattern::Pubrel(p), Packet::PubRel(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubrel(_), _) => kind("PUBREL"),
+        (PacketPattern::Pubcomp(p), Packet::PubComp(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubcomp(_), _) => kind("PUBCOMP"),
+        (PacketPattern::Suback(p), Packet::SubAck(s)) => {
+            id(&p.packet_id, s.packet_id, vars)?;
+            let got: Vec<u8> = s.return_codes.iter().map(|c| c.0).collect();
+            field("return codes", p.codes.clone(), got)
+        }
+        (PacketPattern::Suback(_), _) => kind("SUBACK"),
+        (PacketPattern::Unsuback(p), Packet::UnsubAck(u)) => ack(p, u.packet_id, vars),
+        (PacketPattern::Unsuback(_), _) => kind("UNSUBACK"),
+        (PacketPattern::Pingresp, Packet::PingResp) => Ok(()),
+        (PacketPattern::Pingresp, _) => kind("PINGRESP"),
+        (PacketPattern::Disconnect, Packet::Disconnect(_)) => Ok(()),
+        (PacketPattern::Disconnect, _) => kind("DISCONNECT"),
+    }
+}
+
+/// The packet identifier of a packet, for `save: {name: packet_id}`.
+pub fn packet_id(packet: &Packet) -> Option<u16> {
+    match packet {
+        Packet::Publish(p) if p.qos.as_u8() > 0 => Some(p.packet_id),
+        Packet::PubAck(a) => Some(a.packet_id),
+        Packet::PubRec(a) => Some(a.packet_id),
+        Packet::PubRel(a) => Some(a.packet_id),
+        Packet::PubComp(a) => Some(a.packet_id),
+        Packet::Subscribe(s) => Some(s.packet_id),
+        Packet::SubAck(s) => Some(s.packet_id),
+        Packet::Unsubscribe(u) => Some(u.packet_id),
+        Packet::UnsubAck(u) => Some(u.packet_id),
+        _ => None,
+    }
+}
+
+/// A pattern as YAML-like text for "expected" in reports.
+pub fn show(pattern: &PacketPattern) -> String {
+    serde_json::to_string(pattern).unwrap_or_else(|_| format!("{pattern:?}"))
+}

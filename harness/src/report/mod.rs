@@ -1,0 +1,201 @@
+//! The report of a run: verdicts per scenario and per statement, and their renderings.
+
+pub mod junit;
+pub mod markdown;
+pub mod text;
+
+use crate::catalogue::{Catalogue, Level};
+use crate::engine::{ScenarioResult, Verdict};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The exit codes of the command line, as documented in the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const TARGET_FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const HARNESS: i32 = 3;
+}
+
+/// One statement's verdict across every scenario that checks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementResult {
+    pub id: String,
+    pub level: Option<Level>,
+    /// `fail` for MUST statements; a failed SHOULD or MAY is `warn`.
+    pub verdict: StatementVerdict,
+    /// Paths of the scenarios that cite it.
+    pub scenarios: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementVerdict {
+    Pass,
+    Fail,
+    Warn,
+    NotApplicable,
+    /// Every scenario citing it ended in a harness error or failed on another statement
+    /// before reaching it.
+    NotJudged,
+}
+
+impl StatementVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Warn => "warn",
+            Self::NotApplicable => "not applicable",
+            Self::NotJudged => "not judged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub not_applicable: usize,
+    pub error: usize,
+    pub not_judged: usize,
+}
+
+/// Everything a run produced. Its JSON form is documented in docs/report-json.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Bumped when the JSON shape changes incompatibly.
+    pub format_version: u32,
+    pub tool: String,
+    pub target: String,
+    pub seed: u64,
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+    pub scenario_counts: Counts,
+    pub statement_counts: Counts,
+    pub exit_code: i32,
+    pub scenarios: Vec<ScenarioResult>,
+    pub statements: Vec<StatementResult>,
+    /// The command that reruns one scenario, with `{path}` where its path goes.
+    pub rerun_template: String,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Report {
+    pub fn new(
+        scenarios: Vec<ScenarioResult>,
+        catalogue: &Catalogue,
+        target: String,
+        seed: u64,
+        duration: Duration,
+        rerun_template: String,
+    ) -> Self {
+        let mut scenario_counts = Counts::default();
+        for s in &scenarios {
+            match s.verdict {
+                Verdict::Pass => scenario_counts.pass += 1,
+                Verdict::Fail => scenario_counts.fail += 1,
+                Verdict::NotApplicable => scenario_counts.not_applicable += 1,
+                Verdict::Error => scenario_counts.error += 1,
+            }
+        }
+        let statements = judge_statements(&scenarios, catalogue);
+        let mut statement_counts = Counts::default();
+        for s in &statements {
+            match s.verdict {
+                StatementVerdict::Pass => statement_counts.pass += 1,
+                StatementVerdict::Fail => statement_counts.fail += 1,
+                StatementVerdict::Warn => statement_counts.warn += 1,
+                StatementVerdict::NotApplicable => statement_counts.not_applicable += 1,
+                StatementVerdict::NotJudged => statement_counts.not_judged += 1,
+            }
+        }
+        let exit_code = if statement_counts.fail > 0 {
+            exit::TARGET_FAILED
+        } else if scenario_counts.error > 0 {
+            exit::HARNESS
+        } else {
+            exit::OK
+        };
+        Self {
+            format_version: 1,
+            tool: format!("mqttspec {}", env!("CARGO_PKG_VERSION")),
+            target,
+            seed,
+            duration,
+            scenario_counts,
+            statement_counts,
+            exit_code,
+            scenarios,
+            statements,
+            rerun_template,
+        }
+    }
+
+    pub fn rerun(&self, path: &str) -> String {
+        self.rerun_template.replace("{path}", path)
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// A statement fails when a scenario failed on it; passes when a scenario that cites it
+/// passed; is not applicable when its scenarios were; otherwise it was not judged.
+fn judge_statements(scenarios: &[ScenarioResult], catalogue: &Catalogue) -> Vec<StatementResult> {
+    #[derive(Default)]
+    struct Acc {
+        failed: bool,
+        passed: bool,
+        na: bool,
+        scenarios: Vec<String>,
+    }
+    let mut by_id: BTreeMap<&str, Acc> = BTreeMap::new();
+    for s in scenarios {
+        let failed_on: &[String] = s.failure.as_ref().map_or(&[], |f| &f.statements);
+        let mut ids: Vec<&str> = s.statements.iter().map(String::as_str).collect();
+        ids.extend(failed_on.iter().map(String::as_str));
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let acc = by_id.entry(id).or_default();
+            acc.scenarios.push(s.path.clone());
+            match s.verdict {
+                Verdict::Pass => acc.passed = true,
+                Verdict::Fail if failed_on.iter().any(|f| f == id) => acc.failed = true,
+                Verdict::NotApplicable => acc.na = true,
+                _ => {}
+            }
+        }
+    }
+    by_id
+        .into_iter()
+        .map(|(id, acc)| {
+            let level = catalogue.get(id).map(|s| s.level);
+            let verdict = if acc.failed {
+                match level {
+                    Some(Level::Should | Level::May) => StatementVerdict::Warn,
+                    _ => StatementVerdict::Fail,
+                }
+            } else if acc.passed {
+                StatementVerdict::Pass
+            } else if acc.na {
+                StatementVerdict::NotApplicable
+            } else {
+                StatementVerdict::NotJudged
+            };
+            StatementResult {
+                id: id.to_owned(),
+                level,
+                verdict,
+                scenarios: acc.scenarios,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,210 @@
+//! A whole run: select scenarios, start the embedded broker when no target is given, run
+//! scenarios concurrently with a bound, and gather the report.
+
+use crate::catalogue::Catalogue;
+use crate::engine::{RunOptions, ScenarioResult, run_scenario};
+use crate::report::Report;
+use crate::scenario::LoadedScenario;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// Where the broker under test is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The reference broker, started in-process on an ephemeral loopback port.
+    Embedded,
+    /// `mqtt://host[:port]`.
+    Remote {
+        url: String,
+        host: String,
+        port: u16,
+    },
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("target {0:?} must look like mqtt://host:port")]
+    Syntax(String),
+    #[error("cannot resolve {0}: {1}")]
+    Resolve(String, String),
+    #[error("cannot start the embedded broker: {0}")]
+    Embedded(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Self, TargetError> {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .or_else(|| url.strip_prefix("tcp://"))
+            .ok_or_else(|| TargetError::Syntax(url.to_owned()))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() => (
+                h.trim_start_matches('[').trim_end_matches(']'),
+                p.parse::<u16>()
+                    .map_err(|_| TargetError::Syntax(url.to_owned()))?,
+            ),
+            Some(_) => return Err(TargetError::Syntax(url.to_owned())),
+            None if !rest.is_empty() => (rest, 1883),
+            None => return Err(TargetError::Syntax(url.to_owned())),
+        };
+        if host.contains('/') {
+            return Err(TargetError::Syntax(url.to_owned()));
+        }
+        Ok(Self::Remote {
+            url: url.to_owned(),
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+/// Keeps the filters' meaning in one place: a statement ID or a prefix of one
+/// (`3.1.1/MQTT-3.3.1`), a tag, or a part of the path (`retain`, `scenarios/qos/`).
+pub fn selected(s: &LoadedScenario, filters: &[String]) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| {
+            s.scenario.statements.iter().any(|id| {
+                id.value == *f || (f.contains("/MQTT-") && id.value.starts_with(f.as_str()))
+            }) || s.scenario.tags.iter().any(|t| t == f)
+                || s.path.contains(f.as_str())
+        })
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub jobs: usize,
+    pub seed: u64,
+    pub expect_timeout: Duration,
+    pub credentials: Option<(String, String)>,
+}
+
+/// Runs the scenarios against an address; `progress` is called after each scenario.
+pub async fn run_against(
+    addr: SocketAddr,
+    scenarios: Vec<LoadedScenario>,
+    settings: &RunSettings,
+    progress: impl Fn(&ScenarioResult) + Send + Sync + 'static,
+) -> Vec<ScenarioResult> {
+    let mut opts = RunOptions::new(addr, settings.seed);
+    opts.expect_timeout = settings.expect_timeout;
+    opts.credentials = settings.credentials.clone();
+    let opts = Arc::new(opts);
+    let permits = Arc::new(Semaphore::new(settings.jobs.max(1)));
+    let progress = Arc::new(progress);
+    let mut handles = Vec::new();
+    for (index, scenario) in scenarios.into_iter().enumerate() {
+        let opts = opts.clone();
+        let permits = permits.clone();
+        let progress = progress.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let result = run_scenario(&scenario, index, &opts).await;
+            progress(&result);
+            (scenario, result)
+        }));
+    }
+    let mut results = Vec::with_capacity(handles.len());
+    for h in handles {
+        match h.await {
+            Ok((_, r)) => results.push(r),
+            Err(e) => tracing::error!("a scenario task ended abnormally: {e}"),
+        }
+    }
+    results
+}
+
+/// Resolves a remote target to one socket address.
+pub async fn resolve(host: &str, port: u16) -> Result<SocketAddr, TargetError> {
+    let mut addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| TargetError::Resolve(format!("{host}:{port}"), e.to_string()))?;
+    addrs
+        .next()
+        .ok_or_else(|| TargetError::Resolve(format!("{host}:{port}"), "no address".into()))
+}
+
+/// Runs against a target, starting the embedded broker if asked, and builds the report.
+pub async fn run(
+    target: &Target,
+    scenarios: Vec<LoadedScenario>,
+    settings: &RunSettings,
+    catalogue: &Catalogue,
+    progress: impl Fn(&ScenarioResult) + Send + Sync + 'static,
+) -> Result<Report, TargetError> {
+    let started = Instant::now();
+    let (addr, shown, broker) = match target {
+        Target::Embedded => {
+            let broker = mqttspec_broker::driver::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                mqttspec_broker::Config::default(),
+            )
+            .await
+            .map_err(|e| TargetError::Embedded(e.to_string()))?;
+            let addr = broker.local_addr;
+            (
+                addr,
+                format!("embedded reference broker at {addr}"),
+                Some(broker),
+            )
+        }
+        Target::Remote { url, host, port } => (resolve(host, *port).await?, url.clone(), None),
+    };
+    let results = run_against(addr, scenarios, settings, progress).await;
+    if let Some(b) = broker {
+        b.shutdown().await;
+    }
+    let rerun = match target {
+        Target::Embedded => format!("mqttspec run {{path}} --seed {}", settings.seed),
+        Target::Remote { url, .. } => format!(
+            "mqttspec run {{path}} --target {url} --seed {}",
+            settings.seed
+        ),
+    };
+    Ok(Report::new(
+        results,
+        catalogue,
+        shown,
+        settings.seed,
+        started.elapsed(),
+        rerun,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_urls() {
+        assert_eq!(
+            Target::parse("mqtt://127.0.0.1:1884"),
+            Ok(Target::Remote {
+                url: "mqtt://127.0.0.1:1884".into(),
+                host: "127.0.0.1".into(),
+                port: 1884
+            })
+        );
+        assert!(matches!(
+            Target::parse("mqtt://localhost"),
+            Ok(Target::Remote { port: 1883, .. })
+        ));
+        assert!(
+            matches!(Target::parse("mqtt://[::1]:1883"), Ok(Target::Remote { ref host, .. }) if host == "::1")
+        );
+        for bad in [
+            "127.0.0.1:1883",
+            "mqtt://",
+            "mqtt://h:port",
+            "mqtt://:1883",
+            "http://x",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Parsing and checking a scenario file. Every error says where (file:line:column) and why,
+//! and no scenario runs half-checked.
+
+use super::model::{PacketPattern, PacketSpec, PayloadSpec, Scenario, SendStep, Step, VersionSpec};
+use crate::catalogue::Catalogue;
+use serde_saphyr::{Location, Spanned};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A scenario that parsed and passed every static check.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    /// Path as given (or as embedded), used in reports and reproducer commands.
+    pub path: String,
+    pub scenario: Scenario,
+}
+
+/// A mistake in a scenario file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: String,
+    /// 1-based; 0 when unknown.
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    /// The offending source line, for the caret display.
+    pub source_line: Option<String>,
+}
+
+impl std::error::Error for LoadError {}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        write!(f, "  --> {}:{}:{}", self.path, self.line, self.column)?;
+        if let Some(src) = &self.source_line {
+            let n = self.line.to_string();
+            let pad = " ".repeat(n.len());
+            let caret_at = (self.column.max(1) - 1) as usize;
+            // Columns count characters; keep tabs so the caret lines up.
+            let lead: String = src
+                .chars()
+                .take(caret_at)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(f, "\n {pad} |\n {n} | {src}\n {pad} | {lead}^")?;
+        }
+        Ok(())
+    }
+}
+
+impl LoadError {
+    fn at(path: &str, text: &str, loc: Location, message: impl Into<String>) -> Self {
+        let (line, column) = (loc.line(), loc.column());
+        let source_line = (line > 0)
+            .then(|| text.lines().nth((line - 1) as usize).map(str::to_owned))
+            .flatten();
+        Self {
+            path: path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            source_line,
+        }
+    }
+}
+
+/// Parses and checks one scenario file's text.
+pub fn load_str(
+    path: &str,
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<LoadedScenario, LoadError> {
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
+        let loc = e.location().unwrap_or(Location::UNKNOWN);
+        LoadError::at(path, text, loc, first_line(&e.to_string()))
+    })?;
+    let mut checker = Checker {
+        path,
+        text,
+        catalogue,
+        version: scenario.version,
+        clients: BTreeSet::new(),
+    };
+    checker.statements(&scenario.statements)?;
+    if scenario.statements.is_empty() {
+        return Err(LoadError::at(
+            path,
+            text,
+            Location::UNKNOWN,
+            "a scenario must name at least one statement in `statements`",
+        ));
+    }
+    if scenario.steps.is_empty() {
+        return Err(LoadError::at(
+            path,
+            text,
+            Location::UNKNOWN,
+            "a scenario needs at least one step",
+        ));
+    }
+    checker.steps(&scenario.steps)?;
+    Ok(LoadedScenario {
+        path: path.to_owned(),
+        scenario,
+    })
+}
+
+/// serde-saphyr prefixes its message with the location, which we print our own way.
+fn first_line(msg: &str) -> String {
+    let line = msg.lines().next().unwrap_or(msg);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let text = match line.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+        _ => line,
+    };
+    if text == "expected mapping start" {
+        // The usual cause: a packet written as a bare name where it needs its fields.
+        return "expected a mapping here (write a packet with no fields to compare as `{puback: {}}`)"
+            .to_owned();
+    }
+    text.to_owned()
+}
+
+struct Checker<'a> {
+    path: &'a str,
+    text: &'a str,
+    catalogue: &'a Catalogue,
+    version: VersionSpec,
+    clients: BTreeSet<String>,
+}
+
+impl Checker<'_> {
+    fn err(&self, loc: Location, msg: impl Into<String>) -> LoadError {
+        LoadError::at(self.path, self.text, loc, msg)
+    }
+
+    fn statements(&self, ids: &[Spanned<String>]) -> Result<(), LoadError> {
+        let prefix = match self.version {
+            VersionSpec::V311 => "3.1.1/",
+            VersionSpec::V5 => "5.0/",
+        };
+        for id in ids {
+            if !id.value.starts_with(prefix) {
+                return Err(self.err(
+                    id.referenced,
+                    format!(
+                        "statement {:?} must be namespaced by the scenario's version, e.g. {prefix}MQTT-3.1.0-1",
+                        id.value
+                    ),
+                ));
+            }
+            if self.catalogue.get(&id.value).is_none() {
+                return Err(self.err(
+                    id.referenced,
+                    format!("statement {:?} is not in the catalogue", id.value),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn known(&self, loc: Location, client: &str) -> Result<(), LoadError> {
+        if self.clients.contains(client) {
+            Ok(())
+        } else {
+            Err(self.err(
+                loc,
+                format!("client `{client}` is used before an `open` or `connect` step creates it"),
+            ))
+        }
+    }
+
+    fn steps(&mut self, steps: &[Spanned<Step>]) -> Result<(), LoadError> {
+        for step in steps {
+            let loc = step.referenced;
+            match &step.value {
+                Step::Open(c) => {
+                    self.clients.insert(c.client.clone());
+                }
+                Step::Connect(c) => {
+                    self.clients.insert(c.client.clone());
+                    if let Some(w) = &c.will {
+                        self.payload(loc, w.payload_spec())?;
+                        self.qos(loc, w.qos)?;
+                    }
+                    if c.not_applicable_if.is_some() && c.reason.is_none() {
+                        return Err(self.err(loc, "`not_applicable_if` needs a `reason`"));
+                    }
+                }
+                Step::Send(s) => {
+                    self.known(loc, &s.client)?;
+                    self.send(loc, s)?;
+                }
+                Step::Expect(e) => {
+                    self.known(loc, &e.client)?;
+                    self.statements(&e.statements)?;
+                    let forms = [e.packet.is_some(), e.any_of.is_some(), e.all_of.is_some()];
+                    if forms.iter().filter(|f| **f).count() != 1 {
+                        return Err(self.err(
+                            loc,
+                            "`expect` needs exactly one of `packet`, `any_of`, `all_of`",
+                        ));
+                    }
+                    let patterns = e
+                        .packet
+                        .iter()
+                        .chain(e.any_of.iter().flatten())
+                        .chain(e.all_of.iter().flatten());
+                    for p in patterns {
+                        self.pattern(loc, p)?;
+                    }
+                }
+                Step::ExpectNothing(e) => {
+                    self.known(loc, &e.client)?;
+                    self.statements(&e.statements)?;
+                }
+                Step::ExpectClose(e) => {
+                    self.known(loc, &e.client)?;
+                    self.statements(&e.statements)?;
+                }
+                Step::Disconnect(c) | Step::Drop(c) | Step::Silence(c) => {
+                    self.known(loc, &c.client)?
+                }
+                Step::Sleep(_) => {}
+                Step::Repeat(r) => {
+                    if r.times == 0 {
+                        return Err(self.err(loc, "`repeat.times` must be at least 1"));
+                    }
+                    self.steps(&r.steps)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, loc: Location, s: &SendStep) -> Result<(), LoadError> {
+        match (&s.packet, &s.hex) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(self.err(loc, "`send` needs exactly one of `packet` or `hex`"));
+            }
+            (None, Some(h)) => {
+                if s.flags.is_some() || s.remaining_length.is_some() {
+                    return Err(self.err(
+                        loc,
+                        "`flags` and `remaining_length` apply to a typed `packet`, not to `hex`",
+                    ));
+                }
+                parse_hex(h).map_err(|e| self.err(loc, e))?;
+            }
+            (Some(p), None) => {
+                if s.flags.is_some_and(|f| f > 15) {
+                    return Err(self.err(loc, "`flags` is four bits: 0 to 15"));
+                }
+                match p {
+                    PacketSpec::Publish(p) => {
+                        self.payload(loc, p.payload_spec())?;
+                        self.qos(loc, p.qos)?;
+                    }
+                    PacketSpec::Subscribe(sub) => {
+                        for f in &sub.filters {
+                            self.qos(loc, f.qos)?;
+                        }
+                    }
+                    PacketSpec::Connect(c) => {
+                        if let Some(w) = &c.will {
+                            self.payload(loc, w.payload_spec())?;
+                            self.qos(loc, w.qos)?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pattern(&self, loc: Location, p: &PacketPattern) -> Result<(), LoadError> {
+        if let PacketPattern::Publish(p) = p {
+            let spec = p.payload_spec();
+            self.payload(loc, spec)?;
+        }
+        Ok(())
+    }
+
+    fn payload(&self, loc: Location, p: PayloadSpec<'_>) -> Result<(), LoadError> {
+        let given = [p.text.is_some(), p.hex.is_some(), p.size.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(self.err(
+                loc,
+                "give at most one of `payload`, `payload_hex`, `payload_size`",
+            ));
+        }
+        if let Some(h) = p.hex {
+            parse_hex(h).map_err(|e| self.err(loc, e))?;
+        }
+        Ok(())
+    }
+
+    fn qos(&self, loc: Location, qos: u8) -> Result<(), LoadError> {
+        if qos > 2 {
+            return Err(self.err(
+                loc,
+                format!(
+                    "QoS {qos} cannot be encoded as a typed field; send QoS 3 with `flags` or `hex`"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses hex digits, allowing spaces between bytes.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex {text:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let s: String = pair.iter().collect();
+            u8::from_str_radix(&s, 16).map_err(|_| format!("{s:?} in {text:?} is not a hex byte"))
+        })
+        .collect()
+}

@@ -1,0 +1,428 @@
+//! The scenario file format: what a YAML scenario holds, as Rust types. Steps and packets
+//! are externally tagged enums (`- send: {client: a, packet: {publish: {...}}}`) so the JSON
+//! Schema generated from these types gives editors fixed keys to complete.
+
+use super::duration::Dur;
+use super::idref::IdRef;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// One scenario file: one behaviour of a broker.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario checks, in one line.
+    pub name: String,
+    /// Longer explanation, shown in reports.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Namespaced statement IDs this scenario checks, e.g. `3.1.1/MQTT-3.3.1-8`.
+    #[schemars(with = "Vec<String>")]
+    pub statements: Vec<Spanned<String>>,
+    /// Protocol version every client of the scenario speaks.
+    pub version: VersionSpec,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Faults of the reference broker (test builds) under which this scenario must fail:
+    /// the proof that the scenario can fail.
+    #[serde(default)]
+    pub broken_by: Vec<String>,
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum VersionSpec {
+    #[serde(rename = "3.1.1")]
+    V311,
+    #[serde(rename = "5.0")]
+    V5,
+}
+
+/// One step. Clients are named; a client exists from its `open` or `connect` step on.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Open a TCP connection without sending anything.
+    Open(ClientRef),
+    /// Open a connection (unless open), send CONNECT and wait for a CONNACK matching `connack`
+    /// (by default: return code 0).
+    Connect(ConnectStep),
+    /// Send one packet, typed or as raw bytes.
+    Send(SendStep),
+    /// Wait for the next packet(s) and compare them with a pattern.
+    Expect(ExpectStep),
+    /// Check that nothing arrives and the connection stays open for a while.
+    ExpectNothing(ExpectNothingStep),
+    /// Check that the broker closes the connection.
+    ExpectClose(ExpectCloseStep),
+    /// Send DISCONNECT and close the connection.
+    Disconnect(ClientRef),
+    /// Close the TCP connection abruptly, without DISCONNECT.
+    Drop(ClientRef),
+    /// Stop reading and writing without closing: a half-open, silent peer.
+    Silence(ClientRef),
+    /// Wait. Prefer `expect` with `within`, which ends as soon as the packet arrives.
+    Sleep(Dur),
+    /// Run steps several times; `${i}` is the iteration number, from 0.
+    Repeat(RepeatStep),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRef {
+    pub client: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectFields {
+    /// Defaults to a unique id made from the run's prefix and the client's name; `""` sends
+    /// an empty client identifier.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// CleanSession (3.1.1) / Clean Start (5.0). Default true.
+    #[serde(default)]
+    pub clean_session: Option<bool>,
+    /// Seconds. Default 60.
+    #[serde(default)]
+    pub keep_alive: Option<u16>,
+    #[serde(default)]
+    pub will: Option<WillSpec>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WillSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: Option<String>,
+    #[serde(default)]
+    pub payload_hex: Option<String>,
+    #[serde(default)]
+    pub payload_size: Option<usize>,
+    #[serde(default)]
+    pub qos: u8,
+    #[serde(default)]
+    pub retain: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectStep {
+    pub client: String,
+    /// Defaults to a unique id made from the run's prefix and the client's name; `""` sends
+    /// an empty client identifier.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// CleanSession (3.1.1) / Clean Start (5.0). Default true.
+    #[serde(default)]
+    pub clean_session: Option<bool>,
+    /// Seconds. Default 60.
+    #[serde(default)]
+    pub keep_alive: Option<u16>,
+    #[serde(default)]
+    pub will: Option<WillSpec>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The CONNACK to expect. Default: `{code: 0}`.
+    #[serde(default)]
+    pub connack: Option<ConnackPattern>,
+    /// If the CONNACK matches this instead, the scenario ends as not applicable: the broker
+    /// declined an optional feature.
+    #[serde(default)]
+    pub not_applicable_if: Option<ConnackPattern>,
+    /// Why a `not_applicable_if` match makes the scenario not applicable.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Answer PUBLISH packets this client receives (PUBACK, PUBREC, PUBREL…) automatically.
+    /// Default true; turn it off to check redelivery of unacknowledged messages.
+    #[serde(default)]
+    pub auto_ack: Option<bool>,
+    #[serde(default)]
+    pub within: Option<Dur>,
+}
+
+/// Payload of a PUBLISH or Will: text, hex, or a number of generated bytes. At most one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PayloadSpec<'a> {
+    pub text: Option<&'a str>,
+    pub hex: Option<&'a str>,
+    pub size: Option<usize>,
+}
+
+macro_rules! payload_of {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn payload_spec(&self) -> PayloadSpec<'_> {
+                PayloadSpec {
+                    text: self.payload.as_deref(),
+                    hex: self.payload_hex.as_deref(),
+                    size: self.payload_size,
+                }
+            }
+        }
+    )*};
+}
+payload_of!(WillSpec, PublishSpec, PublishPattern);
+
+impl ConnectStep {
+    /// The CONNECT fields of this step.
+    pub fn fields(&self) -> ConnectFields {
+        ConnectFields {
+            client_id: self.client_id.clone(),
+            clean_session: self.clean_session,
+            keep_alive: self.keep_alive,
+            will: self.will.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendStep {
+    pub client: String,
+    /// A typed packet.
+    #[serde(default)]
+    pub packet: Option<PacketSpec>,
+    /// Raw bytes in hex (spaces allowed), sent as they are.
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// Replace the fixed-header flag bits of the typed packet (0 to 15).
+    #[serde(default)]
+    pub flags: Option<u8>,
+    /// Write this remaining length instead of the true one.
+    #[serde(default)]
+    pub remaining_length: Option<u32>,
+}
+
+/// A packet to send.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PacketSpec {
+    Connect(ConnectFields),
+    Connack(ConnackSpec),
+    Publish(PublishSpec),
+    Puback(AckSpec),
+    Pubrec(AckSpec),
+    Pubrel(AckSpec),
+    Pubcomp(AckSpec),
+    Subscribe(SubscribeSpec),
+    Suback(SubackSpec),
+    Unsubscribe(UnsubscribeSpec),
+    Unsuback(AckSpec),
+    Pingreq,
+    Pingresp,
+    Disconnect,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnackSpec {
+    #[serde(default)]
+    pub session_present: bool,
+    #[serde(default)]
+    pub code: u8,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: Option<String>,
+    #[serde(default)]
+    pub payload_hex: Option<String>,
+    #[serde(default)]
+    pub payload_size: Option<usize>,
+    #[serde(default)]
+    pub qos: u8,
+    #[serde(default)]
+    pub retain: bool,
+    #[serde(default)]
+    pub dup: bool,
+    /// Default: the client's next free identifier (QoS 1 and 2).
+    #[serde(default)]
+    pub packet_id: Option<IdRef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckSpec {
+    pub packet_id: IdRef,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeSpec {
+    #[serde(default)]
+    pub packet_id: Option<IdRef>,
+    pub filters: Vec<FilterSpec>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub filter: String,
+    #[serde(default)]
+    pub qos: u8,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubackSpec {
+    pub packet_id: IdRef,
+    pub codes: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeSpec {
+    #[serde(default)]
+    pub packet_id: Option<IdRef>,
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectStep {
+    pub client: String,
+    /// The next packet must match this pattern.
+    #[serde(default)]
+    pub packet: Option<PacketPattern>,
+    /// The next packet must match one of these (where the specification allows several
+    /// correct answers).
+    #[serde(default)]
+    pub any_of: Option<Vec<PacketPattern>>,
+    /// The next packets must match these, one each, in any order.
+    #[serde(default)]
+    pub all_of: Option<Vec<PacketPattern>>,
+    /// How long to wait. Default: the run's expect timeout (2s unless set).
+    #[serde(default)]
+    pub within: Option<Dur>,
+    /// Save fields of the matched packet for later steps: `{pid: packet_id}`.
+    #[serde(default)]
+    pub save: BTreeMap<String, SaveField>,
+    /// Statements this step checks, when narrower than the scenario's.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub statements: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SaveField {
+    PacketId,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectNothingStep {
+    pub client: String,
+    #[serde(rename = "for")]
+    pub duration: Dur,
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub statements: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectCloseStep {
+    pub client: String,
+    /// Default: the run's expect timeout.
+    #[serde(default)]
+    pub within: Option<Dur>,
+    /// The close must not come before this much time has passed (keep-alive checks).
+    #[serde(default)]
+    pub not_before: Option<Dur>,
+    /// Packets that may arrive before the close (e.g. a 5.0 DISCONNECT); any other packet
+    /// fails the step.
+    #[serde(default)]
+    pub allow: Vec<PacketPattern>,
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub statements: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatStep {
+    pub times: u32,
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+/// A packet pattern: only the fields given are compared.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PacketPattern {
+    Connack(ConnackPattern),
+    Publish(PublishPattern),
+    Puback(AckPattern),
+    Pubrec(AckPattern),
+    Pubrel(AckPattern),
+    Pubcomp(AckPattern),
+    Suback(SubackPattern),
+    Unsuback(AckPattern),
+    Pingresp,
+    Disconnect,
+    /// Matches any packet.
+    Any,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnackPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_present: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u8>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dup: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_id: Option<IdRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_id: Option<IdRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubackPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_id: Option<IdRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes: Option<Vec<u8>>,
+}
