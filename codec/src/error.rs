@@ -75,6 +75,10 @@ pub enum DecodeErrorKind {
     DupWithQos0,
     #[error("topic name {0:?} contains a wildcard")]
     WildcardInTopicName(String),
+    #[error("response topic {0:?} contains a wildcard")]
+    WildcardInResponseTopic(String),
+    #[error("a CONNACK refusing the connection has Session Present set")]
+    SessionPresentWithRefusal,
     #[error("the topic name is empty")]
     EmptyTopicName,
     #[error("topic filter {filter:?} is invalid: {reason}")]
@@ -186,6 +190,9 @@ impl DecodeErrorKind {
             (K::WildcardInTopicName(_), V311) => vec!["3.3.2-2", "4.7.1-1"],
             (K::WildcardInTopicName(_), V5) => vec!["3.3.2-2", "4.7.0-1"],
             (K::EmptyTopicName, _) => vec!["4.7.3-1"],
+            (K::WildcardInResponseTopic(_), _) => vec!["3.3.2-14"],
+            (K::SessionPresentWithRefusal, V311) => vec!["3.2.2-4"],
+            (K::SessionPresentWithRefusal, V5) => vec!["3.2.2-6"],
             (K::InvalidTopicFilter { reason, .. }, _) => match (reason, version) {
                 (FilterError::Empty, _) => vec!["4.7.3-1"],
                 (FilterError::MultiLevelWildcard, V311) => vec!["4.7.1-2"],

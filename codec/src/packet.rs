@@ -142,6 +142,13 @@ impl Packet {
                 DecodeErrorKind::ReservedPacketType(first_byte >> 4),
             )
         })?;
+        // Type 15 is AUTH only in 5.0; in 3.1.1 it is reserved whatever its flags.
+        if packet_type == PacketType::Auth && version == ProtocolVersion::V311 {
+            return Err(DecodeError::new(
+                version,
+                DecodeErrorKind::ReservedPacketType(15),
+            ));
+        }
         // A CONNECT is judged by the version it announces.
         let version = match packet_type {
             PacketType::Connect => Connect::peek_version(&body).unwrap_or(version),

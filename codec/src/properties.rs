@@ -471,6 +471,11 @@ impl Properties {
                 }
                 seen |= bit;
                 p.check_value()?;
+                if let Property::ResponseTopic(t) = &p
+                    && t.bytes().any(|b| b == b'+' || b == b'#')
+                {
+                    return Err(DecodeErrorKind::WildcardInResponseTopic(t.to_string()));
+                }
             }
             props.push(p);
         }

@@ -47,6 +47,9 @@ impl ConnAck {
                 code: code.0,
             });
         }
+        if strict && flags & 1 != 0 && code.0 != 0 {
+            return Err(DecodeErrorKind::SessionPresentWithRefusal);
+        }
         let properties = read_properties(r, v, strict)?;
         Ok(Self {
             session_present: flags & 1 != 0,

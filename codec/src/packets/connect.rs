@@ -71,7 +71,9 @@ impl Connect {
         let level = r.u8("protocol level")?;
         let version = match (&*name, ProtocolVersion::from_level(level)) {
             ("MQTT", Some(v)) => v,
-            ("MQTT" | "MQIsdp", _) => return Err(DecodeErrorKind::UnsupportedProtocolLevel(level)),
+            ("MQTT" | "MQIsdp", None) => {
+                return Err(DecodeErrorKind::UnsupportedProtocolLevel(level));
+            }
             _ => return Err(DecodeErrorKind::InvalidProtocolName(name.to_string())),
         };
         let flags = r.u8("connect flags")?;
