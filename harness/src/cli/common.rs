@@ -13,6 +13,19 @@ pub enum Format {
     Md,
 }
 
+impl Format {
+    /// The format a file name asks for, if its extension is one of ours.
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "json" => Some(Self::Json),
+            "xml" => Some(Self::Junit),
+            "md" => Some(Self::Md),
+            "txt" => Some(Self::Text),
+            _ => None,
+        }
+    }
+}
+
 /// Loads the given paths, or the built-in suite. On a mistake prints every error found
 /// (file:line:column) and gives the exit code.
 pub fn load_scenarios(

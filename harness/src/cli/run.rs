@@ -34,9 +34,10 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report to this file instead of standard output. Repeatable; the format
+    /// follows the extension (.json, .xml, .md, .txt), else `--format`.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     /// Default wait for an expected packet, e.g. 2s or 500ms.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -111,17 +112,25 @@ pub async fn main(args: RunArgs) -> i32 {
             return exit::HARNESS;
         }
     };
-    let color = args.out.is_none() && std::io::stdout().is_terminal();
-    let rendered = match args.format {
+    let render = |format: Format, color: bool| match format {
         Format::Text => report::text::render(&report, color, args.show_passed),
         Format::Json => report.json(),
         Format::Junit => report::junit::render(&report),
         Format::Md => report::markdown::render(&report),
     };
-    if let Err(code) = write_output(args.out.as_deref(), &rendered) {
-        return code;
+    if args.out.is_empty() {
+        let color = std::io::stdout().is_terminal();
+        if let Err(code) = write_output(None, &render(args.format, color)) {
+            return code;
+        }
     }
-    if args.out.is_some() || args.format != Format::Text {
+    for path in &args.out {
+        let format = Format::from_extension(path).unwrap_or(args.format);
+        if let Err(code) = write_output(Some(path), &render(format, false)) {
+            return code;
+        }
+    }
+    if !args.out.is_empty() || args.format != Format::Text {
         let c = &report.scenario_counts;
         eprintln!(
             "mqttspec: {} passed, {} failed, {} not applicable, {} errors (seed {seed})",

@@ -515,6 +515,11 @@ impl Run<'_> {
                         Some("nothing".into()),
                     ));
                 }
+                Some(Incoming::Closed(_)) if e.or_close => {
+                    self.trace.event(&e.client, "closed by the broker, which this step allows");
+                    self.clients.remove(&e.client);
+                    return Ok(());
+                }
                 Some(Incoming::Closed(why)) => {
                     return Err(self.fail(
                         at,

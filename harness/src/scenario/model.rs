@@ -310,6 +310,10 @@ pub struct ExpectStep {
     /// How long to wait. Default: the run's expect timeout (2s unless set).
     #[serde(default)]
     pub within: Option<Dur>,
+    /// The broker may close the connection instead, where the specification allows either
+    /// answer (e.g. an invalid topic filter: SUBACK 0x80 or a close).
+    #[serde(default)]
+    pub or_close: bool,
     /// Save fields of the matched packet for later steps: `{pid: packet_id}`.
     #[serde(default)]
     pub save: BTreeMap<String, SaveField>,

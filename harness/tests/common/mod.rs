@@ -1,0 +1,3 @@
+//! Helpers shared by the harness's end-to-end tests.
+
+pub mod mosquitto;
