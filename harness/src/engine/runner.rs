@@ -507,6 +507,12 @@ impl Run<'_> {
             let vars = self.vars.clone();
             let item = self.client(&e.client, at)?.next(remaining).await;
             let packet = match item {
+                None if e.not_applicable_if_nothing.is_some() => {
+                    return Err(Stop::NotApplicable(format!(
+                        "{} (nothing arrived within {within:?})",
+                        e.not_applicable_if_nothing.clone().unwrap_or_default()
+                    )));
+                }
                 None => {
                     return Err(self.fail(
                         at,

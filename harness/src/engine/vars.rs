@@ -25,8 +25,13 @@ impl Vars {
     }
 
     /// Replaces every `${name}`. An unknown name is an error, never silently kept.
+    ///
+    /// Two generators write long strings without long files: `${fill:N}` is N filler
+    /// characters, and `${pad_to:N}` (once per string) is as many as make the whole
+    /// expanded string N bytes long, for checks at an exact length limit.
     pub fn expand(&self, text: &str) -> Result<String, String> {
         let mut out = String::with_capacity(text.len());
+        let mut pad_at: Option<(usize, usize)> = None;
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
@@ -35,15 +40,46 @@ impl Vars {
                 .find('}')
                 .ok_or_else(|| format!("unclosed `${{` in {text:?}"))?;
             let name = &after[..end];
-            let value = self
-                .get(name)
-                .ok_or_else(|| format!("`${{{name}}}` is not defined here (in {text:?})"))?;
-            out.push_str(value);
+            if let Some(n) = name.strip_prefix("fill:") {
+                out.push_str(&filler(count(n, text)?));
+            } else if let Some(n) = name.strip_prefix("pad_to:") {
+                if pad_at.is_some() {
+                    return Err(format!("`${{pad_to:…}}` appears twice in {text:?}"));
+                }
+                pad_at = Some((out.len(), count(n, text)?));
+            } else {
+                let value = self
+                    .get(name)
+                    .ok_or_else(|| format!("`${{{name}}}` is not defined here (in {text:?})"))?;
+                out.push_str(value);
+            }
             rest = &after[end + 1..];
         }
         out.push_str(rest);
+        if let Some((at, total)) = pad_at {
+            let missing = total.checked_sub(out.len()).ok_or_else(|| {
+                format!("{text:?} is already {} bytes, longer than its pad_to of {total}", out.len())
+            })?;
+            out.insert_str(at, &filler(missing));
+        }
         Ok(out)
     }
+}
+
+/// Large enough for any MQTT string; larger is a mistake in the scenario.
+const MAX_FILL: usize = 1 << 20;
+
+fn count(n: &str, text: &str) -> Result<usize, String> {
+    n.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_FILL)
+        .ok_or_else(|| format!("{n:?} in {text:?} is not a length from 0 to {MAX_FILL}"))
+}
+
+fn filler(n: usize) -> String {
+    const PATTERN: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n).map(|i| char::from(PATTERN[i % PATTERN.len()])).collect()
 }
 
 #[cfg(test)]
@@ -58,5 +94,17 @@ mod tests {
         assert_eq!(v.expand("plain").unwrap(), "plain");
         assert!(v.expand("${nope}").is_err());
         assert!(v.expand("${topic").is_err());
+    }
+
+    #[test]
+    fn generators() {
+        let v = Vars::new("p", "c");
+        assert_eq!(v.expand("${fill:3}/x").unwrap(), "abc/x");
+        let padded = v.expand("${topic}/${pad_to:10}/z").unwrap();
+        assert_eq!(padded, "p/abcdefg/z");
+        assert_eq!(padded.len(), 10);
+        assert!(v.expand("${pad_to:2}xyz").is_err());
+        assert!(v.expand("${fill:x}").is_err());
+        assert!(v.expand("${pad_to:5}${pad_to:5}").is_err());
     }
 }

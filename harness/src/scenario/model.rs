@@ -310,6 +310,11 @@ pub struct ExpectStep {
     /// How long to wait. Default: the run's expect timeout (2s unless set).
     #[serde(default)]
     pub within: Option<Dur>,
+    /// When nothing arrives, end the scenario as not applicable for this reason instead of
+    /// failing: for optional behaviour a broker may decline silently (e.g. refusing client
+    /// publishes to `$` topics).
+    #[serde(default)]
+    pub not_applicable_if_nothing: Option<String>,
     /// The broker may close the connection instead, where the specification allows either
     /// answer (e.g. an invalid topic filter: SUBACK 0x80 or a close).
     #[serde(default)]
