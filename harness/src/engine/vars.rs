@@ -101,7 +101,7 @@ mod tests {
         let v = Vars::new("p", "c");
         assert_eq!(v.expand("${fill:3}/x").unwrap(), "abc/x");
         let padded = v.expand("${topic}/${pad_to:10}/z").unwrap();
-        assert_eq!(padded, "p/abcdefg/z");
+        assert_eq!(padded, "p/abcdef/z");
         assert_eq!(padded.len(), 10);
         assert!(v.expand("${pad_to:2}xyz").is_err());
         assert!(v.expand("${fill:x}").is_err());
