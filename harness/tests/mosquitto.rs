@@ -1,6 +1,10 @@
 //! The whole 3.1.1 suite against a real Mosquitto: the run completes without harness
 //! errors, and the scenarios that fail are exactly the deviations documented in
 //! reports/mosquitto-2.0.json (each explained in reports/mosquitto-2.0.md).
+//!
+//! Scenarios tagged `timing` are left out of the comparison: Mosquitto 2.0 checks keep
+//! alive on a coarse periodic timer, so whether it closes inside the window those
+//! scenarios allow varies from run to run (reports/mosquitto-2.0.md explains it).
 
 mod common;
 
@@ -42,12 +46,20 @@ async fn suite_against_mosquitto_matches_the_published_report() {
         .map(|r| format!("{}: {:?}", r.path, r.reason))
         .collect();
     assert!(errors.is_empty(), "harness errors against Mosquitto: {errors:#?}");
-    let failed: BTreeSet<String> = results
+    let timing: BTreeSet<String> = results
         .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
+        .filter(|r| r.tags.iter().any(|t| t == "timing"))
         .map(|r| r.path.clone())
         .collect();
-    let documented = documented_failures();
+    let failed: BTreeSet<String> = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail && !timing.contains(&r.path))
+        .map(|r| r.path.clone())
+        .collect();
+    let documented: BTreeSet<String> = documented_failures()
+        .into_iter()
+        .filter(|p| !timing.contains(p))
+        .collect();
     assert_eq!(
         failed, documented,
         "Mosquitto's failures differ from reports/mosquitto-2.0.json: regenerate it with scripts/report-mosquitto and explain every failure in reports/mosquitto-2.0.md"
