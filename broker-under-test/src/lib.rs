@@ -4,6 +4,7 @@
 //! it owns no socket and reads no clock. [`driver`] runs it over tokio TCP; the same core runs
 //! inside the turmoil simulator and under unit tests on a virtual clock.
 
+pub mod auth;
 pub mod config;
 pub mod core;
 pub mod driver;

@@ -1,0 +1,316 @@
+//! Test-only faults (cargo feature `faults`). Each flag breaks one behaviour on purpose so
+//! that the conformance harness can prove a scenario fails on a broken broker. They are
+//! checked with the `fault!` macro, which is the constant `false` without the feature.
+//!
+//! Names and meanings follow /work/notes/faults-needed.md, where scenario authors ask for
+//! them. Faults that need lenient decoding (zero packet identifiers, empty SUBSCRIBE, invalid
+//! filters, empty or wildcard topic names) decode packets after the CONNECT with the codec's
+//! strict mode off and re-check, in [`validate`], every rule the active faults do not waive;
+//! the codec's other optional checks (subscription option reserved bits, password without
+//! user name) are then not re-checked.
+
+pub(crate) mod matching;
+pub(crate) mod patch;
+pub(crate) mod validate;
+
+use super::message::Message;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// A fault name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown fault {0:?}")]
+pub struct UnknownFault(pub String);
+
+/// State only faults need.
+#[derive(Debug, Default)]
+pub(crate) struct FaultState {
+    /// `will_kept_across_connections`: the last will each client id set.
+    pub kept_wills: BTreeMap<String, Message>,
+    /// Counts session detachments, to find the most recently stored session.
+    pub sequence: u64,
+}
+
+macro_rules! faults {
+    ($($(#[doc = $doc:literal])+ $name:ident,)*) => {
+        /// Test-only faults; all off by default. See the module documentation.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Faults {
+            $($(#[doc = $doc])+ pub $name: bool,)*
+        }
+
+        impl Faults {
+            /// Every fault name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            /// Turns on the fault called `name`.
+            pub fn set(&mut self, name: &str) -> Result<(), UnknownFault> {
+                match name {
+                    $(stringify!($name) => self.$name = true,)*
+                    _ => return Err(UnknownFault(name.to_owned())),
+                }
+                Ok(())
+            }
+
+            /// The names of the faults that are on.
+            pub fn enabled(&self) -> Vec<&'static str> {
+                let mut on = Vec::new();
+                $(if self.$name { on.push(stringify!($name)); })*
+                on
+            }
+
+            /// What the fault called `name` does.
+            pub fn describe(name: &str) -> Option<&'static str> {
+                match name {
+                    $(stringify!($name) => Some(concat!($($doc),+)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+impl Faults {
+    /// Faults with only `name` on.
+    pub fn only(name: &str) -> Result<Self, UnknownFault> {
+        let mut f = Self::default();
+        f.set(name)?;
+        Ok(f)
+    }
+
+    /// Whether packets after the CONNECT are decoded with the codec's strict mode off.
+    pub(crate) fn needs_lenient_decoder(&self) -> bool {
+        self.accept_zero_packet_id
+            || self.accept_empty_subscribe
+            || self.accept_invalid_filters
+            || self.suback_v5_failure_code
+            || self.accept_empty_topic
+            || self.accept_wildcards_in_topic_name
+    }
+
+    /// Whether topic matching is broken.
+    pub(crate) fn alters_matching(&self) -> bool {
+        self.plus_matches_multiple_levels
+            || self.wildcards_unsupported_but_granted
+            || self.empty_levels_dropped
+            || self.hash_skips_parent
+            || self.hash_string_prefix
+            || self.case_insensitive_matching
+            || self.topic_whitespace_trimmed
+            || self.unicode_normalised_matching
+            || self.wildcard_matches_dollar_topics
+            || self.accept_invalid_filters
+    }
+
+    /// Whether routing must scan every subscription instead of using the index.
+    pub(crate) fn needs_linear_routing(&self) -> bool {
+        self.alters_matching()
+            || self.session_dropped_while_connected
+            || self.resubscribe_adds_duplicate
+    }
+}
+
+faults! {
+    // CONNECT
+    /// A second CONNECT on an established connection is answered with CONNACK 0 and the connection stays open (3.1.1/MQTT-3.1.0-2).
+    accept_second_connect,
+    /// A CONNECT whose protocol name is not "MQTT" is processed as MQTT 3.1.1 and accepted (3.1.1/MQTT-3.1.2-1).
+    ignore_protocol_name,
+    /// A CONNECT with any protocol level is accepted with CONNACK 0 instead of 0x01 (3.1.1/MQTT-3.1.2-2).
+    accept_any_protocol_level,
+    /// After a CONNACK with a non-zero return code the connection stays open (3.1.1/MQTT-3.2.2-5).
+    no_close_after_refused_connack,
+    /// The reserved bit 0 of the CONNECT flags is not checked (3.1.1/MQTT-3.1.2-3).
+    ignore_connect_reserved_flag,
+    /// Will Flag 1 with Will QoS 3 is accepted, the will stored at QoS 2 (3.1.1/MQTT-3.1.4-1).
+    accept_will_qos_3,
+    /// Will QoS or Will Retain bits with Will Flag 0 are ignored instead of closing (3.1.1/MQTT-3.1.4-1).
+    ignore_will_bits_without_will_flag,
+    /// An empty client id with CleanSession 0 is accepted with a generated id (3.1.1/MQTT-3.1.3-8).
+    accept_empty_client_id_persistent,
+    /// Every empty client id gets the same generated id, so a second such client takes the first over (3.1.1/MQTT-3.1.3-6).
+    empty_client_id_shared,
+    /// Client ids longer than 16 bytes are refused with CONNACK 0x02 (3.1.1/MQTT-3.1.3-5).
+    reject_client_id_over_16_bytes,
+    /// A CONNECT with the id of a connected client is accepted and the existing connection left open (3.1.1/MQTT-3.1.4-2).
+    no_takeover,
+    /// A CONNECT with the id of a connected client is refused with CONNACK 0x02; the existing connection stays (3.1.1/MQTT-3.1.4-2).
+    reject_duplicate_client_id,
+    /// Packets after a refused CONNECT are processed (a PUBLISH is routed and retained) and the close comes 500 ms later (3.1.1/MQTT-3.1.4-5).
+    process_packets_after_refused_connect,
+    /// Every accepted CONNACK has Session Present 1 (3.1.1/MQTT-3.2.2-1, -3).
+    session_present_always_set,
+    /// Every CONNACK has Session Present 0, even for a resumed session (3.1.1/MQTT-3.2.2-2).
+    session_present_never_set,
+    // Sessions
+    /// A CleanSession 0 session is discarded when its connection ends (3.1.1/MQTT-3.1.2-4).
+    forget_session_on_disconnect,
+    /// A CleanSession 0 session is resumed but its subscriptions were dropped when the connection ended (3.1.1/MQTT-3.1.2-4).
+    forget_subscriptions_on_disconnect,
+    /// QoS 1/2 messages for a disconnected session are dropped instead of queued (3.1.1/MQTT-3.1.2-5).
+    no_offline_queue,
+    /// On a resumed session the pending messages are sent before the CONNACK (3.1.1/MQTT-3.2.0-1).
+    queued_before_connack,
+    /// A CleanSession 1 CONNECT is handled as CleanSession 0 (3.1.1/MQTT-3.1.2-6).
+    clean_session_ignored,
+    /// A CleanSession 1 session is kept when its connection ends and resumed by a later CleanSession 0 CONNECT (3.1.1/MQTT-3.1.2-6).
+    keep_clean_session_state,
+    /// Retained messages a client published are deleted when its session ends (3.1.1/MQTT-3.1.2-7).
+    retained_tied_to_session,
+    /// A CleanSession 0 CONNECT without a stored session of its own resumes the most recently stored session of any client (3.1.1/MQTT-3.1.3-2).
+    session_shared_across_client_ids,
+    /// A connected client's subscriptions stop matching 1 s after they were made (3.1.1/MQTT-4.1.0-2).
+    session_dropped_while_connected,
+    /// Unacknowledged PUBLISH packets are not resent on a CleanSession 0 reconnect (3.1.1/MQTT-4.4.0-1).
+    no_redelivery_on_reconnect,
+    /// PUBLISH packets resent on reconnect have DUP 0 (3.1.1/MQTT-3.3.1-1).
+    redelivery_without_dup,
+    /// PUBLISH packets resent on reconnect get a new packet identifier (3.1.1/MQTT-4.4.0-1).
+    redelivery_new_packet_id,
+    /// PUBRELs not answered by PUBCOMP are not resent on reconnect (3.1.1/MQTT-4.4.0-1).
+    no_pubrel_resend_on_reconnect,
+    // Wills
+    /// The will of a CONNECT is never stored nor published (3.1.1/MQTT-3.1.2-8).
+    no_will,
+    /// A keep alive timeout does not publish the will (3.1.1/MQTT-3.1.2-8).
+    no_will_on_keepalive_timeout,
+    /// A close for a protocol error or malformed packet does not publish the will (3.1.1/MQTT-3.1.2-8).
+    no_will_on_protocol_error,
+    /// A takeover does not publish the old connection's will (3.1.1/MQTT-3.1.2-8).
+    no_will_on_takeover,
+    /// The will is always published at QoS 0 (3.1.1/MQTT-3.1.2-8).
+    will_qos_ignored,
+    /// The will is published non-retained even with Will Retain 1 (3.1.1/MQTT-3.1.2-17).
+    will_retain_ignored,
+    /// The will is published retained even with Will Retain 0 (3.1.1/MQTT-3.1.2-16).
+    will_always_retained,
+    /// The last will a client id set outlives its connection (even one ended by DISCONNECT) and is published when a later connection of that id without a will closes abnormally (3.1.1/MQTT-3.1.2-10, -12).
+    will_kept_across_connections,
+    /// The will is published even after a DISCONNECT (3.1.1/MQTT-3.14.4-3).
+    will_sent_after_disconnect,
+    /// A DISCONNECT with non-zero fixed-header flags is a normal DISCONNECT (3.1.1/MQTT-3.14.1-1).
+    ignore_disconnect_reserved_flags,
+    // Keep alive
+    /// The keep alive is never enforced (3.1.1/MQTT-3.1.2-24).
+    ignore_keepalive,
+    /// A silent client is closed after 1.0 times its keep alive instead of 1.5 (3.1.1/MQTT-3.1.2-24).
+    keepalive_close_at_1x,
+    /// Packets after the CONNECT do not push the keep alive deadline back (3.1.1/MQTT-3.1.2-24).
+    keepalive_not_reset_by_packets,
+    /// Only PINGREQ pushes the keep alive deadline back (3.1.1/MQTT-3.1.2-24).
+    keepalive_reset_only_by_pingreq,
+    /// Keep alive 0 is read as 1 second (3.1.1/MQTT-3.1.2-24).
+    keepalive_zero_times_out,
+    /// PINGREQ is never answered (3.1.1/MQTT-3.12.4-1).
+    no_pingresp,
+    // PUBLISH
+    /// The PUBACK carries the PUBLISH's packet identifier plus one (3.1.1/MQTT-2.3.1-6).
+    wrong_puback_packet_id,
+    /// A QoS 2 PUBLISH received again with an identifier awaiting PUBREL is delivered again (3.1.1/MQTT-4.3.3-2).
+    dup_qos2_delivery,
+    /// A PUBLISH with QoS bits 11 is read as QoS 1 (3.1.1/MQTT-3.3.1-4).
+    lenient_decoding,
+    // SUBSCRIBE, UNSUBSCRIBE
+    /// The SUBACK carries the SUBSCRIBE's packet identifier plus one (3.1.1/MQTT-3.8.4-2).
+    suback_wrong_packet_id,
+    /// A SUBSCRIBE whose filters are all already subscribed gets no SUBACK (3.1.1/MQTT-3.8.4-1).
+    no_suback_for_existing_filter,
+    /// A new subscription does not receive the retained messages it matches (3.1.1/MQTT-3.3.1-6).
+    skip_retained_on_subscribe,
+    /// A repeated identical subscription does not resend the retained messages (3.1.1/MQTT-3.8.4-3).
+    resubscribe_skips_retained,
+    /// A repeated identical subscription is answered with the new QoS but the old one stays in force (3.1.1/MQTT-3.8.4-3).
+    resubscribe_keeps_old_subscription,
+    /// A repeated identical subscription adds a second one, so each message is delivered twice (3.1.1/MQTT-3.8.4-3).
+    resubscribe_adds_duplicate,
+    /// Only the first filter of a SUBSCRIBE is handled; the SUBACK has one code (3.1.1/MQTT-3.8.4-4, -5).
+    subscribe_first_filter_only,
+    /// One SUBACK per filter (3.1.1/MQTT-3.8.4-4).
+    suback_per_filter,
+    /// SUBACK codes in reverse filter order (3.1.1/MQTT-3.9.3-1).
+    suback_codes_reversed,
+    /// An invalid filter is refused with SUBACK 0x8F instead of a close (3.1.1/MQTT-3.9.3-2).
+    suback_v5_failure_code,
+    /// Filters with misplaced wildcards are granted and matched literally (3.1.1/MQTT-4.7.1-2, -3).
+    accept_invalid_filters,
+    /// SUBSCRIBE and UNSUBSCRIBE with packet identifier 0 are processed (3.1.1/MQTT-2.3.1-1).
+    accept_zero_packet_id,
+    /// A SUBSCRIBE or UNSUBSCRIBE without filters is answered instead of closing (3.1.1/MQTT-3.8.3-3, 3.10.3-2).
+    accept_empty_subscribe,
+    /// The requested-QoS byte is masked to its low two bits and QoS 3 clamped to 2 (3.1.1/MQTT-3.8.3-4).
+    lenient_subscribe_options,
+    /// The UNSUBACK carries the UNSUBSCRIBE's packet identifier plus one (3.1.1/MQTT-3.10.4-4).
+    unsuback_wrong_packet_id,
+    /// An UNSUBSCRIBE that removed nothing gets no UNSUBACK (3.1.1/MQTT-3.10.4-5).
+    no_unsuback_when_nothing_removed,
+    /// UNSUBSCRIBE is answered but removes nothing (3.1.1/MQTT-3.10.4-2).
+    unsubscribe_ignored,
+    /// UNSUBSCRIBE removes every subscription its filter matches or is matched by (3.1.1/MQTT-3.10.4-1).
+    unsubscribe_matches_wildcards,
+    /// Only the first filter of an UNSUBSCRIBE is removed (3.1.1/MQTT-3.10.4-6).
+    unsubscribe_first_filter_only,
+    /// One UNSUBACK per filter (3.1.1/MQTT-3.10.4-6).
+    unsuback_per_filter,
+    /// Removing a subscription discards the QoS 1/2 messages in flight on topics it matched (3.1.1/MQTT-3.10.4-3).
+    unsubscribe_drops_inflight,
+    // Topics
+    /// '+' matches one or more levels (3.1.1/MQTT-4.7.1-3).
+    plus_matches_multiple_levels,
+    /// Wildcard filters are granted but compared as literal strings (3.1.1/MQTT-3.8.3-2).
+    wildcards_unsupported_but_granted,
+    /// Empty topic levels are removed before matching (3.1.1/MQTT-4.7.1-3).
+    empty_levels_dropped,
+    /// "x/#" does not match "x" (3.1.1/MQTT-4.7.1-2).
+    hash_skips_parent,
+    /// "x/#" matches any topic starting with "x", such as "xy" (3.1.1/MQTT-4.7.1-2).
+    hash_string_prefix,
+    /// Topics and filters are compared ignoring ASCII case (3.1.1/MQTT-4.7.3-4).
+    case_insensitive_matching,
+    /// Trailing spaces of each level are ignored in matching (3.1.1/MQTT-4.7.3-4).
+    topic_whitespace_trimmed,
+    /// Topics and filters are normalised before matching: fullwidth ASCII folded, "e" + U+0301 composed (an NFKC subset) (3.1.1/MQTT-4.7.3-4).
+    unicode_normalised_matching,
+    /// Leading wildcards also match topics starting with '$' (3.1.1/MQTT-4.7.2-1).
+    wildcard_matches_dollar_topics,
+    /// An empty filter is granted and a PUBLISH with an empty topic accepted (3.1.1/MQTT-4.7.3-1).
+    accept_empty_topic,
+    /// A PUBLISH whose topic has '+' or '#' is accepted and routed literally (3.1.1/MQTT-4.7.1-1).
+    accept_wildcards_in_topic_name,
+    /// A PUBLISH or SUBSCRIBE with a topic or filter over 1024 bytes closes the connection (3.1.1/MQTT-4.7.3-3).
+    topic_length_limit_1024,
+    // Encoding and framing
+    /// Ill-formed UTF-8 in topic names and filters is replaced by U+FFFD instead of closing (3.1.1/MQTT-1.5.3-1).
+    accept_invalid_utf8,
+    /// U+0000 in topic names and filters is accepted (replaced by U+FFFD) instead of closing (3.1.1/MQTT-1.5.3-2).
+    accept_null_character,
+    /// The bytes EF BB BF are removed from topic names and filters (3.1.1/MQTT-1.5.3-3).
+    strip_byte_order_mark,
+    /// Fixed-header flags of every packet but PUBLISH are not checked (3.1.1/MQTT-2.2.2-1, -2).
+    ignore_reserved_flags,
+    /// A fifth remaining-length byte is accepted and packets whose fields do not fit their length are dropped silently (3.1.1/MQTT-4.8.0-1).
+    lenient_remaining_length,
+    /// Packets of the reserved types 0 and 15 are ignored (3.1.1/MQTT-4.8.0-1).
+    ignore_unknown_packet_types,
+    /// CONNACK, SUBACK, UNSUBACK and PINGRESP from a client are ignored (3.1.1/MQTT-4.8.0-1).
+    ignore_server_only_packets,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        assert!(Faults::NAMES.len() > 70);
+        for name in Faults::NAMES {
+            let f = Faults::only(name).unwrap();
+            assert_eq!(f.enabled(), [*name]);
+            assert!(Faults::describe(name).is_some_and(|d| d.contains("MQTT-")));
+        }
+        assert_eq!(
+            Faults::only("no_such_fault"),
+            Err(UnknownFault("no_such_fault".into()))
+        );
+        assert!(Faults::default().enabled().is_empty());
+    }
+}
