@@ -32,7 +32,9 @@ const READ_BUFFER: usize = 16 * 1024;
 pub trait Listener: Send + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     /// The next connection and its peer address, if known.
-    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, Option<SocketAddr>)>> + Send;
+    fn accept(
+        &mut self,
+    ) -> impl Future<Output = io::Result<(Self::Stream, Option<SocketAddr>)>> + Send;
 }
 
 impl Listener for tokio::net::TcpListener {
@@ -175,7 +177,11 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: ConnId, mut read: R, events: mpsc
         match read.read_buf(&mut buf).await {
             Ok(0) => break,
             Ok(_) => {
-                if events.send(Input::Received(conn, buf.split().freeze())).await.is_err() {
+                if events
+                    .send(Input::Received(conn, buf.split().freeze()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -189,7 +195,11 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: ConnId, mut read: R, events: mpsc
     let _ = events.send(Input::Closed(conn)).await;
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(conn: ConnId, mut write: W, mut writes: mpsc::Receiver<Bytes>) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    conn: ConnId,
+    mut write: W,
+    mut writes: mpsc::Receiver<Bytes>,
+) {
     while let Some(first) = writes.recv().await {
         // Gather what is already queued into one write.
         let mut chunk = BytesMut::from(&first[..]);

@@ -38,12 +38,17 @@ async fn every_scenario_fails_under_each_of_its_faults() {
     for (index, scenario) in scenarios.into_iter().enumerate() {
         let scenario = Arc::new(scenario);
         for fault in scenario.scenario.broken_by.clone() {
-            let Ok(faults) = Faults::only(&fault) else { continue };
+            let Ok(faults) = Faults::only(&fault) else {
+                continue;
+            };
             let scenario = scenario.clone();
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let config = Config { faults, ..Config::default() };
+                let config = Config {
+                    faults,
+                    ..Config::default()
+                };
                 let broker = driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                     .await
                     .expect("start the reference broker");
@@ -64,5 +69,8 @@ async fn every_scenario_fails_under_each_of_its_faults() {
         }
     }
     assert!(count > 0);
-    assert!(survived.is_empty(), "scenarios that did not fail under their fault: {survived:#?}");
+    assert!(
+        survived.is_empty(),
+        "scenarios that did not fail under their fault: {survived:#?}"
+    );
 }

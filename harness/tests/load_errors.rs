@@ -16,7 +16,9 @@ const HEAD: &str = "name: n\nstatements: [3.1.1/MQTT-3.12.4-1]\nversion: \"3.1.1
 
 #[test]
 fn unknown_field() {
-    insta::assert_snapshot!(error(&format!("{HEAD}  - connect: {{client: a, keepalive: 3}}\n")));
+    insta::assert_snapshot!(error(&format!(
+        "{HEAD}  - connect: {{client: a, keepalive: 3}}\n"
+    )));
 }
 
 #[test]
@@ -26,12 +28,16 @@ fn unknown_step() {
 
 #[test]
 fn duration_without_unit() {
-    insta::assert_snapshot!(error(&format!("{HEAD}  - connect: {{client: a}}\n  - sleep: 5\n")));
+    insta::assert_snapshot!(error(&format!(
+        "{HEAD}  - connect: {{client: a}}\n  - sleep: 5\n"
+    )));
 }
 
 #[test]
 fn client_used_before_it_exists() {
-    insta::assert_snapshot!(error(&format!("{HEAD}  - send: {{client: b, packet: pingreq}}\n")));
+    insta::assert_snapshot!(error(&format!(
+        "{HEAD}  - send: {{client: b, packet: pingreq}}\n"
+    )));
 }
 
 #[test]
@@ -49,12 +55,16 @@ fn statement_of_the_other_version() {
 
 #[test]
 fn bad_hex() {
-    insta::assert_snapshot!(error(&format!("{HEAD}  - connect: {{client: a}}\n  - send: {{client: a, hex: \"3g\"}}\n")));
+    insta::assert_snapshot!(error(&format!(
+        "{HEAD}  - connect: {{client: a}}\n  - send: {{client: a, hex: \"3g\"}}\n"
+    )));
 }
 
 #[test]
 fn expect_needs_one_pattern() {
-    let e = error(&format!("{HEAD}  - connect: {{client: a}}\n  - expect: {{client: a}}\n"));
+    let e = error(&format!(
+        "{HEAD}  - connect: {{client: a}}\n  - expect: {{client: a}}\n"
+    ));
     assert!(e.contains("scenarios/x.yaml:6:5"), "{e}");
     assert!(e.contains("exactly one of"), "{e}");
 }
@@ -62,7 +72,9 @@ fn expect_needs_one_pattern() {
 #[test]
 fn valid_file_loads() {
     let catalogue = Catalogue::builtin().expect("catalogue");
-    let text = format!("{HEAD}  - connect: {{client: a}}\n  - send: {{client: a, packet: pingreq}}\n  - expect: {{client: a, packet: pingresp}}\n");
+    let text = format!(
+        "{HEAD}  - connect: {{client: a}}\n  - send: {{client: a, packet: pingreq}}\n  - expect: {{client: a, packet: pingresp}}\n"
+    );
     let loaded = load_str("scenarios/x.yaml", &text, &catalogue).expect("loads");
     assert_eq!(loaded.scenario.steps.len(), 3);
     assert_eq!(loaded.scenario.steps[2].referenced.line(), 7);

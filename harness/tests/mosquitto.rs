@@ -45,7 +45,10 @@ async fn suite_against_mosquitto_matches_the_published_report() {
         .filter(|r| r.verdict == Verdict::Error)
         .map(|r| format!("{}: {:?}", r.path, r.reason))
         .collect();
-    assert!(errors.is_empty(), "harness errors against Mosquitto: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "harness errors against Mosquitto: {errors:#?}"
+    );
     let timing: BTreeSet<String> = results
         .iter()
         .filter(|r| r.tags.iter().any(|t| t == "timing"))

@@ -29,7 +29,10 @@ async fn whole_suite_passes_on_the_reference_broker() {
         .map(|s| {
             let mut text = String::new();
             mqttspec::report::text::trace_lines(&s.trace, &mut text, "    ");
-            format!("{} {:?}: {:?} {:?}\n{text}", s.path, s.verdict, s.failure, s.reason)
+            format!(
+                "{} {:?}: {:?} {:?}\n{text}",
+                s.path, s.verdict, s.failure, s.reason
+            )
         })
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));

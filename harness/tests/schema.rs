@@ -25,9 +25,21 @@ fn committed_schema_matches_the_types() {
 fn schema_knows_every_step() {
     let schema = serde_json::to_string(&schemars::schema_for!(Scenario)).expect("serialise");
     for step in [
-        "open", "connect", "send", "expect", "expect_nothing", "expect_close", "disconnect", "drop",
-        "silence", "sleep", "repeat",
+        "open",
+        "connect",
+        "send",
+        "expect",
+        "expect_nothing",
+        "expect_close",
+        "disconnect",
+        "drop",
+        "silence",
+        "sleep",
+        "repeat",
     ] {
-        assert!(schema.contains(&format!("\"{step}\"")), "step {step} missing from the schema");
+        assert!(
+            schema.contains(&format!("\"{step}\"")),
+            "step {step} missing from the schema"
+        );
     }
 }

@@ -39,12 +39,28 @@ async fn silent_broker_fails_every_scenario_without_hanging() {
     server.abort();
     assert_eq!(results.len(), count);
     for r in &results {
-        assert_eq!(r.verdict, Verdict::Fail, "{} should fail against a silent broker: {:?}", r.path, r.reason);
+        assert_eq!(
+            r.verdict,
+            Verdict::Fail,
+            "{} should fail against a silent broker: {:?}",
+            r.path,
+            r.reason
+        );
     }
-    let report = Report::new(results, &catalogue, format!("mqtt://{addr}"), 7, Duration::ZERO, "mqttspec run {path}".into());
+    let report = Report::new(
+        results,
+        &catalogue,
+        format!("mqtt://{addr}"),
+        7,
+        Duration::ZERO,
+        "mqttspec run {path}".into(),
+    );
     assert_eq!(report.exit_code, mqttspec::report::exit::TARGET_FAILED);
     let xml = junit::render(&report);
     let doc = roxmltree::Document::parse(&xml).expect("JUnit output is well-formed XML");
-    let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
     assert_eq!(failures, count);
 }

@@ -63,7 +63,9 @@ impl Broker {
         if let Some(s) = self.sessions.get_mut(client_id) {
             s.inbound_qos2.remove(&id);
         }
-        self.out.send(conn, PubComp::new(id));
+        if !fault!(self.config, no_pubcomp) {
+            self.out.send(conn, PubComp::new(id));
+        }
     }
 
     /// PUBACK for a QoS 1 message the broker sent; an unknown identifier is ignored.

@@ -46,6 +46,27 @@ impl RetainedStore {
         );
     }
 
+    /// Removes the topic's retained message (a fault's behaviour: a correct broker only
+    /// clears it with an empty retained PUBLISH).
+    pub fn clear(&mut self, topic: &str) {
+        self.by_topic.remove(topic);
+    }
+
+    /// Stores `msg` even when its payload is empty (a fault's behaviour).
+    pub fn store_even_empty(&mut self, msg: &Message, publisher: Option<&str>) {
+        let _ = publisher;
+        self.by_topic.insert(
+            msg.topic.to_string(),
+            Retained {
+                topic: msg.topic.clone(),
+                payload: msg.payload.clone(),
+                qos: msg.qos,
+                #[cfg(feature = "faults")]
+                publisher: publisher.map(str::to_owned),
+            },
+        );
+    }
+
     /// The retained messages whose topic `filter` matches, in topic order. Only the topics
     /// that share the filter's literal prefix are visited.
     pub fn matching<'a>(&'a self, filter: &'a str) -> impl Iterator<Item = &'a Retained> + 'a {

@@ -8,8 +8,16 @@ use super::{Broker, Time};
 impl Broker {
     /// Takes ownership of `msg` (3.1.1/MQTT-4.5.0-1) from `publisher` (its client id).
     pub(super) fn publish(&mut self, now: Time, msg: Message, publisher: Option<&str>) {
-        if msg.retain {
-            self.retained.update(&msg, publisher);
+        let qos0_ignored = fault!(self.config, qos0_retained_ignored)
+            && msg.qos == mqttspec_codec::QoS::AtMostOnce;
+        if msg.retain && !qos0_ignored {
+            if fault!(self.config, empty_retained_stored) && msg.payload.is_empty() {
+                self.retained.store_even_empty(&msg, publisher);
+            } else {
+                self.retained.update(&msg, publisher);
+            }
+        } else if !msg.retain && fault!(self.config, retain0_clears_retained) {
+            self.retained.clear(&msg.topic);
         }
         self.route(now, &msg);
     }
@@ -29,9 +37,18 @@ impl Broker {
             let Some(session) = self.sessions.get_mut(client) else {
                 continue;
             };
-            let copy = msg.delivery(granted, false);
+            let granted = if fault!(self.config, ignore_granted_qos) {
+                mqttspec_codec::QoS::ExactlyOnce
+            } else {
+                granted
+            };
+            let retain = msg.retain && fault!(self.config, retain_flag_kept_on_forward);
+            let copy = msg.delivery(granted, retain);
             let result = deliver(session, &mut self.out, copy, &self.config);
             count_drop(&mut self.stats, client, result);
+            if fault!(self.config, deliver_to_one_subscriber) {
+                break;
+            }
         }
     }
 }

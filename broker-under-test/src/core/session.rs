@@ -93,7 +93,7 @@ impl Session {
         if msg.qos == QoS::AtMostOnce {
             return match self.conn {
                 Some(conn) => {
-                    out.send(conn, msg.to_publish(0, false));
+                    out.send(conn, msg.to_publish(0, fault!(config, qos0_dup_set)));
                     Delivered::Sent
                 }
                 None => Delivered::Discarded,
@@ -104,21 +104,32 @@ impl Session {
             && self.queue.is_empty()
             && self.inflight.len() < config.inflight_window()
         {
-            self.send_new(out, msg);
+            self.send_new(out, msg, config);
             return Delivered::Sent;
         }
         if self.queue.len() >= config.max_queued {
             return Delivered::Dropped;
+        }
+        if fault!(config, queue_lifo) {
+            self.queue.push_front(msg);
+            return Delivered::Queued;
         }
         self.queue.push_back(msg);
         Delivered::Queued
     }
 
     /// Puts `msg` in flight with a fresh identifier and sends it.
-    fn send_new(&mut self, out: &mut Outbox, msg: Message) {
-        let id = self.allocate_id();
+    fn send_new(&mut self, out: &mut Outbox, msg: Message, config: &Config) {
+        let id = if fault!(config, reuse_packet_id) {
+            1
+        } else {
+            self.allocate_id()
+        };
         if let Some(conn) = self.conn {
-            out.send(conn, msg.to_publish(id, false));
+            out.send(
+                conn,
+                msg.to_publish(id, fault!(config, new_delivery_dup_set)),
+            );
         }
         self.inflight.push_back(Inflight::Publish { id, msg });
     }
@@ -141,7 +152,7 @@ impl Session {
             let Some(msg) = self.queue.pop_front() else {
                 break;
             };
-            self.send_new(out, msg);
+            self.send_new(out, msg, config);
         }
     }
 

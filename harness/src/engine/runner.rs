@@ -60,7 +60,7 @@ pub fn run_id(seed: u64) -> String {
 }
 
 enum Stop {
-    Fail(Failure),
+    Fail(Box<Failure>),
     NotApplicable(String),
     Error(String),
 }
@@ -112,7 +112,7 @@ pub async fn run_scenario(
     run.cleanup().await;
     let (verdict, failure, reason) = match outcome {
         Ok(()) => (Verdict::Pass, None, None),
-        Err(Stop::Fail(f)) => (Verdict::Fail, Some(f), None),
+        Err(Stop::Fail(f)) => (Verdict::Fail, Some(*f), None),
         Err(Stop::NotApplicable(r)) => (Verdict::NotApplicable, None, Some(r)),
         Err(Stop::Error(r)) => (Verdict::Error, None, Some(r)),
     };
@@ -183,7 +183,7 @@ impl Run<'_> {
         } else {
             at.statements.iter().map(|s| s.value.clone()).collect()
         };
-        Stop::Fail(Failure {
+        Stop::Fail(Box::new(Failure {
             line: at.loc.line(),
             column: at.loc.column(),
             step: at.kind.to_owned(),
@@ -191,7 +191,7 @@ impl Run<'_> {
             expected,
             actual,
             statements,
-        })
+        }))
     }
 
     /// A scenario mistake found only at run time (an undefined variable): the harness
@@ -338,10 +338,8 @@ impl Run<'_> {
             &self.opts.credentials,
         )
         .map_err(|e| self.bad_script(at, e))?;
-        if connect.will.as_ref().is_some_and(|w| w.retain) {
-            if let Some(w) = &connect.will {
-                self.retained_topics.insert(w.topic.to_string());
-            }
+        if let Some(w) = connect.will.as_ref().filter(|w| w.retain) {
+            self.retained_topics.insert(w.topic.to_string());
         }
         let packet = Packet::Connect(connect);
         let bytes = packet
@@ -502,7 +500,8 @@ impl Run<'_> {
             _ => matcher::show(patterns[0]),
         };
         let mut unmatched: Vec<usize> = (0..patterns.len()).collect();
-        for _ in 0..need {
+        let mut matched = 0;
+        while matched < need {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let vars = self.vars.clone();
             let item = self.client(&e.client, at)?.next(remaining).await;
@@ -522,7 +521,8 @@ impl Run<'_> {
                     ));
                 }
                 Some(Incoming::Closed(_)) if e.or_close => {
-                    self.trace.event(&e.client, "closed by the broker, which this step allows");
+                    self.trace
+                        .event(&e.client, "closed by the broker, which this step allows");
                     self.clients.remove(&e.client);
                     return Ok(());
                 }
@@ -547,8 +547,18 @@ impl Run<'_> {
                     }
                 }
             });
+            if hit.is_none()
+                && e.ignore
+                    .iter()
+                    .any(|p| matcher::matches(p, &packet, &vars).is_ok())
+            {
+                self.trace
+                    .event(&e.client, "passed over: the step allows this packet");
+                continue;
+            }
             match hit {
                 Some(pos) => {
+                    matched += 1;
                     if mode != "all_of" {
                         unmatched.clear();
                     } else {

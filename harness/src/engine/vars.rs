@@ -58,7 +58,10 @@ impl Vars {
         out.push_str(rest);
         if let Some((at, total)) = pad_at {
             let missing = total.checked_sub(out.len()).ok_or_else(|| {
-                format!("{text:?} is already {} bytes, longer than its pad_to of {total}", out.len())
+                format!(
+                    "{text:?} is already {} bytes, longer than its pad_to of {total}",
+                    out.len()
+                )
             })?;
             out.insert_str(at, &filler(missing));
         }
@@ -79,7 +82,9 @@ fn count(n: &str, text: &str) -> Result<usize, String> {
 
 fn filler(n: usize) -> String {
     const PATTERN: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..n).map(|i| char::from(PATTERN[i % PATTERN.len()])).collect()
+    (0..n)
+        .map(|i| char::from(PATTERN[i % PATTERN.len()]))
+        .collect()
 }
 
 #[cfg(test)]

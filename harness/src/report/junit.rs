@@ -34,9 +34,9 @@ fn area(path: &str) -> String {
 }
 
 fn case(r: &Report, s: &ScenarioResult, out: &mut String) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n",
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">",
         escape(&area(&s.path)),
         escape(&format!("{} [{}]", s.name, s.statements.join(" "))),
         escape(&s.path),
@@ -61,9 +61,9 @@ fn case(r: &Report, s: &ScenarioResult, out: &mut String) {
                     r.rerun(&s.path),
                     trace
                 );
-                let _ = write!(
+                let _ = writeln!(
                     out,
-                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
                     escape(&f.message),
                     escape(&f.statements.join(" ")),
                     escape(&detail)
@@ -72,17 +72,17 @@ fn case(r: &Report, s: &ScenarioResult, out: &mut String) {
         }
         Verdict::Error => {
             let reason = s.reason.as_deref().unwrap_or("harness error");
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "      <error message=\"{}\">{}</error>\n",
+                "      <error message=\"{}\">{}</error>",
                 escape(reason),
                 escape(&format!("{reason}\nrerun: {}\n\n{trace}", r.rerun(&s.path)))
             );
         }
         Verdict::NotApplicable => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "      <skipped message=\"{}\"/>\n",
+                "      <skipped message=\"{}\"/>",
                 escape(s.reason.as_deref().unwrap_or("not applicable"))
             );
         }
@@ -99,9 +99,9 @@ pub fn render(r: &Report) -> String {
         |list: &[&ScenarioResult], v: Verdict| list.iter().filter(|s| s.verdict == v).count();
     let all: Vec<&ScenarioResult> = r.scenarios.iter().collect();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<testsuites name=\"mqttspec\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
+        "<testsuites name=\"mqttspec\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         all.len(),
         count(&all, Verdict::Fail),
         count(&all, Verdict::Error),
@@ -110,9 +110,9 @@ pub fn render(r: &Report) -> String {
     );
     for (name, list) in &suites {
         let time: f64 = list.iter().map(|s| s.duration.as_secs_f64()).sum();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
             escape(name),
             list.len(),
             count(list, Verdict::Fail),
@@ -120,9 +120,9 @@ pub fn render(r: &Report) -> String {
             count(list, Verdict::NotApplicable),
             time
         );
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "    <properties><property name=\"target\" value=\"{}\"/><property name=\"seed\" value=\"{}\"/></properties>\n",
+            "    <properties><property name=\"target\" value=\"{}\"/><property name=\"seed\" value=\"{}\"/></properties>",
             escape(&r.target),
             r.seed
         );

@@ -206,7 +206,8 @@ impl Checker<'_> {
                         .packet
                         .iter()
                         .chain(e.any_of.iter().flatten())
-                        .chain(e.all_of.iter().flatten());
+                        .chain(e.all_of.iter().flatten())
+                        .chain(e.ignore.iter());
                     for p in patterns {
                         self.pattern(loc, p)?;
                     }
@@ -313,7 +314,7 @@ impl Checker<'_> {
 /// Parses hex digits, allowing spaces between bytes.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex {text:?} has an odd number of digits"));
     }
     digits

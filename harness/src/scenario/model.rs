@@ -315,6 +315,10 @@ pub struct ExpectStep {
     /// publishes to `$` topics).
     #[serde(default)]
     pub not_applicable_if_nothing: Option<String>,
+    /// Packets matching one of these may arrive before or between the expected ones and are
+    /// passed over (extra copies the specification allows, e.g. overlapping subscriptions).
+    #[serde(default)]
+    pub ignore: Vec<PacketPattern>,
     /// The broker may close the connection instead, where the specification allows either
     /// answer (e.g. an invalid topic filter: SUBACK 0x80 or a close).
     #[serde(default)]

@@ -20,10 +20,14 @@ impl Drop for TempDir {
 }
 
 fn binary() -> Option<String> {
-    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-        .iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .map(|p| (*p).to_owned())
+    [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .map(|p| (*p).to_owned())
 }
 
 fn free_port() -> u16 {
@@ -40,7 +44,8 @@ impl Mosquitto {
         });
         for _attempt in 0..5 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!("mqttspec-mosquitto-{}-{port}", std::process::id()));
+            let dir = std::env::temp_dir()
+                .join(format!("mqttspec-mosquitto-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("scratch folder");
             let conf = dir.join("mosquitto.conf");
             std::fs::write(
@@ -56,7 +61,11 @@ impl Mosquitto {
                 .spawn()
                 .expect("start mosquitto");
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let mut m = Mosquitto { child, addr, _dir: TempDir(dir) };
+            let mut m = Mosquitto {
+                child,
+                addr,
+                _dir: TempDir(dir),
+            };
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = m.child.try_wait() {

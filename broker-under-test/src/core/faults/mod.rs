@@ -111,6 +111,30 @@ impl Faults {
 }
 
 faults! {
+
+    // Delivery (added with the publish/qos/retain scenarios)
+    /// A forwarded QoS 0 PUBLISH has DUP 1 (3.1.1/MQTT-3.3.1-2, 3.1.1/MQTT-4.3.1-1).
+    qos0_dup_set,
+    /// A QoS 1/2 PUBLISH sent for the first time has DUP 1 (3.1.1/MQTT-3.3.1-3, 3.1.1/MQTT-4.3.2-1).
+    new_delivery_dup_set,
+    /// A message forwarded to an existing subscription keeps the publisher's RETAIN 1 (3.1.1/MQTT-3.3.1-9).
+    retain_flag_kept_on_forward,
+    /// Messages are delivered at their published QoS whatever QoS the subscription was granted (3.1.1/MQTT-3.8.4-6).
+    ignore_granted_qos,
+    /// A retained QoS 0 PUBLISH neither replaces nor clears the topic's retained message (3.1.1/MQTT-3.3.1-7).
+    qos0_retained_ignored,
+    /// A retained PUBLISH with an empty payload is stored as the retained message (3.1.1/MQTT-3.3.1-10, -11).
+    empty_retained_stored,
+    /// A PUBLISH with RETAIN 0 clears the topic's retained message (3.1.1/MQTT-3.3.1-12).
+    retain0_clears_retained,
+    /// Each message goes only to the first matching subscriber (3.1.1/MQTT-4.5.0-1).
+    deliver_to_one_subscriber,
+    /// PUBREL is not answered with PUBCOMP (3.1.1/MQTT-4.3.3-2).
+    no_pubcomp,
+    /// Messages queued for a session go out newest first (3.1.1/MQTT-4.6.0-6).
+    queue_lifo,
+    /// The broker gives every QoS 1/2 PUBLISH it sends packet identifier 1 (3.1.1/MQTT-2.3.1-4).
+    reuse_packet_id,
     // CONNECT
     /// A second CONNECT on an established connection is answered with CONNACK 0 and the connection stays open (3.1.1/MQTT-3.1.0-2).
     accept_second_connect,

@@ -108,6 +108,72 @@ fn every_fault_has_a_script() {
 }
 
 scripts! {
+    qos0_dup_set => |b| { route(b, "t", "t"); }
+    new_delivery_dup_set => |b| {
+        let s = b.connect("s", true);
+        b.subscribe(s, "t", QoS::AtLeastOnce);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtLeastOnce, 1, "x"));
+    }
+    retain_flag_kept_on_forward => |b| {
+        let s = b.connect("s", true);
+        b.subscribe(s, "r", QoS::AtMostOnce);
+        let p = b.connect("p", true);
+        b.send(p, retained("r", QoS::AtMostOnce, 0, "x"));
+    }
+    ignore_granted_qos => |b| {
+        let s = b.connect("s", true);
+        b.subscribe(s, "t", QoS::AtMostOnce);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtLeastOnce, 1, "x"));
+    }
+    qos0_retained_ignored => |b| {
+        let p = b.connect("p", true);
+        b.send(p, retained("r", QoS::AtLeastOnce, 1, "old"));
+        b.send(p, retained("r", QoS::AtMostOnce, 0, "new"));
+        late_subscriber(b, "r");
+    }
+    empty_retained_stored => |b| {
+        let p = b.connect("p", true);
+        b.send(p, retained("r", QoS::AtMostOnce, 0, ""));
+        late_subscriber(b, "r");
+    }
+    retain0_clears_retained => |b| {
+        let p = b.connect("p", true);
+        b.send(p, retained("r", QoS::AtMostOnce, 0, "kept"));
+        b.send(p, publish("r", QoS::AtMostOnce, 0, "live"));
+        late_subscriber(b, "r");
+    }
+    deliver_to_one_subscriber => |b| {
+        let one = b.connect("one", true);
+        b.subscribe(one, "t", QoS::AtMostOnce);
+        let two = b.connect("two", true);
+        b.subscribe(two, "t", QoS::AtMostOnce);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtMostOnce, 0, "x"));
+    }
+    no_pubcomp => |b| {
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::ExactlyOnce, 1, "x"));
+        b.send(p, Packet::PubRel(mqttspec_codec::PubRel::new(1)));
+    }
+    queue_lifo => |b| {
+        let s = b.connect("s", false);
+        b.subscribe(s, "t", QoS::AtLeastOnce);
+        b.drop_conn(s);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtLeastOnce, 1, "first"));
+        b.send(p, publish("t", QoS::AtLeastOnce, 2, "second"));
+        let s = b.open();
+        b.send(s, connect("s", false));
+    }
+    reuse_packet_id => |b| {
+        let s = b.connect("s", true);
+        b.subscribe(s, "t", QoS::AtLeastOnce);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtLeastOnce, 1, "a"));
+        b.send(p, publish("t", QoS::AtLeastOnce, 2, "b"));
+    }
     accept_second_connect => |b| { let c = b.connect("c", true); b.send(c, connect("c", true)); }
     ignore_protocol_name => |b| {
         let c = b.open();
