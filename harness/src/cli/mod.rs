@@ -24,8 +24,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Show which specification statements the scenarios check.
     Coverage(coverage::CoverageArgs),
-    /// Run the reference broker.
+    /// Run the reference broker (MQTT 3.1.1) until SIGINT or SIGTERM.
     Broker(broker::BrokerArgs),
+    /// Print a users-file line for the reference broker; the password is read from stdin.
+    Passwd(broker::PasswdArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -43,7 +45,9 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    init_logging(cli.log);
+    // The broker is a server: its connection log is what an operator expects to see.
+    let quiet = !matches!(cli.command, Command::Broker(_));
+    init_logging(cli.log + u8::from(!quiet));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,6 +63,7 @@ pub fn main() -> i32 {
             Command::Run(args) => run::main(args).await,
             Command::Coverage(args) => coverage::main(args),
             Command::Broker(args) => broker::main(args).await,
+            Command::Passwd(args) => broker::passwd(args),
         }
     })
 }
