@@ -10,6 +10,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n == "sim") {
+            // Fleet workloads of `mqttspec sim`, not conformance scenarios.
+            continue;
+        }
         if path.is_dir() {
             // Adding a file changes only its own folder's timestamp.
             println!("cargo:rerun-if-changed={}", path.display());

@@ -7,3 +7,4 @@ pub mod engine;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sim;

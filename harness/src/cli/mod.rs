@@ -4,7 +4,9 @@ pub mod broker;
 pub mod common;
 pub mod coverage;
 pub mod run;
+pub mod sim;
 
+use crate::report::exit;
 use clap::{Parser, Subcommand};
 
 /// Conformance testing for MQTT brokers, statement by statement of MQTT 3.1.1 and 5.0.
@@ -26,6 +28,8 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Run the reference broker (MQTT 3.1.1) until SIGINT or SIGTERM.
     Broker(broker::BrokerArgs),
+    /// Simulate a device fleet on a flaky network against the reference broker (virtual time).
+    Sim(sim::SimArgs),
     /// Print a users-file line for the reference broker; the password is read from stdin.
     Passwd(broker::PasswdArgs),
 }
@@ -48,6 +52,11 @@ pub fn main() -> i32 {
     // The broker is a server: its connection log is what an operator expects to see.
     let quiet = !matches!(cli.command, Command::Broker(_));
     init_logging(cli.log + u8::from(!quiet));
+    // turmoil builds its own runtimes: the simulator must not run inside ours.
+    let cli = match cli.command {
+        Command::Sim(args) => return sim::main(args),
+        other => other,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,11 +68,12 @@ pub fn main() -> i32 {
         }
     };
     runtime.block_on(async move {
-        match cli.command {
+        match cli {
             Command::Run(args) => run::main(args).await,
             Command::Coverage(args) => coverage::main(args),
             Command::Broker(args) => broker::main(args).await,
             Command::Passwd(args) => broker::passwd(args),
+            Command::Sim(_) => exit::HARNESS, // handled above
         }
     })
 }

@@ -50,7 +50,7 @@ impl fmt::Display for LoadError {
 }
 
 impl LoadError {
-    fn at(path: &str, text: &str, loc: Location, message: impl Into<String>) -> Self {
+    pub(crate) fn at(path: &str, text: &str, loc: Location, message: impl Into<String>) -> Self {
         let (line, column) = (loc.line(), loc.column());
         let source_line = (line > 0)
             .then(|| text.lines().nth((line - 1) as usize).map(str::to_owned))
@@ -107,7 +107,7 @@ pub fn load_str(
 }
 
 /// serde-saphyr prefixes its message with the location, which we print our own way.
-fn first_line(msg: &str) -> String {
+pub(crate) fn first_line(msg: &str) -> String {
     let line = msg.lines().next().unwrap_or(msg);
     let line = line.strip_prefix("error: ").unwrap_or(line);
     let text = match line.split_once(": ") {

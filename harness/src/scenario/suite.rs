@@ -31,6 +31,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n == "sim") {
+            // scenarios/sim holds fleet workloads for `mqttspec sim`, not scenarios.
+            continue;
+        }
         if path.is_dir() {
             walk(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {

@@ -1,0 +1,493 @@
+//! Accounts for every message of a run, per subscriber, in the manner of a queue checker:
+//! delivered, lost, duplicated, unexpected, or recovered (delivered although its publisher
+//! never learned the outcome). Which of those are violations depends on the QoS the
+//! subscriber was entitled to (the lower of published and granted, 3.1.1 section 3.8.4).
+
+use super::history::{Event, History, MsgId, PayloadId, What};
+use mqttspec_codec::topic::matches;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+/// What the checker needs to know besides the history.
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    /// Subscribers with a persistent session for the whole run: name, filter, granted QoS.
+    pub subscribers: Vec<(String, String, u8)>,
+    /// Devices with a will: its QoS. Wills go to `fleet/<device>/will`.
+    pub wills: BTreeMap<String, u8>,
+    /// The subscriber that subscribes at the end to read the retained messages.
+    pub auditor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    Lost,
+    Duplicated,
+    Unexpected,
+    OutOfOrder,
+    WillMissing,
+    WillUnexpected,
+    RetainedWrong,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub subscriber: String,
+    /// The message, will or topic concerned.
+    pub subject: String,
+    /// Simulated time of the event that shows it (the end of the run for things missing).
+    pub at_ms: u128,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?}: {} at {} (t={:.3}s): {}",
+            self.kind,
+            self.subject,
+            self.subscriber,
+            self.at_ms as f64 / 1000.0,
+            self.detail
+        )
+    }
+}
+
+/// Counts per effective QoS (the lower of published and granted), over (message,
+/// subscriber) pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QosCounts {
+    /// Messages published at this QoS (not pairs).
+    pub published: u64,
+    /// Of those, acknowledged to the publisher.
+    pub acked: u64,
+    /// Pairs that should or may see a delivery.
+    pub expected: u64,
+    /// Pairs delivered at least once.
+    pub delivered: u64,
+    /// Extra copies beyond the first, summed over pairs.
+    pub duplicates: u64,
+    /// Pairs never delivered although the publisher had its acknowledgement.
+    pub lost: u64,
+    /// Pairs never delivered whose outcome the publisher did not know (allowed).
+    pub unknown: u64,
+    /// Pairs delivered although the publisher never got its acknowledgement.
+    pub recovered: u64,
+    /// Delivery latency of first copies, milliseconds: p50, p99, max.
+    pub latency_ms: [u64; 3],
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WillCounts {
+    /// Connections that ended without a clean DISCONNECT after the broker accepted them.
+    pub abnormal_closes: u64,
+    pub delivered: u64,
+    pub missing: u64,
+    pub unexpected: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Accounting {
+    pub qos: [QosCounts; 3],
+    pub wills: WillCounts,
+    pub reconnects: u64,
+    pub retained_topics_checked: u64,
+    pub violations: Vec<Violation>,
+}
+
+struct Pub<'a> {
+    topic: &'a str,
+    qos: u8,
+    retain: bool,
+    at: Duration,
+    acked: bool,
+}
+
+fn violation(
+    kind: ViolationKind,
+    subscriber: &str,
+    subject: impl fmt::Display,
+    at: Duration,
+    detail: impl Into<String>,
+) -> Violation {
+    Violation {
+        kind,
+        subscriber: subscriber.to_owned(),
+        subject: subject.to_string(),
+        at_ms: at.as_millis(),
+        detail: detail.into(),
+    }
+}
+
+fn percentiles(mut v: Vec<u64>) -> [u64; 3] {
+    if v.is_empty() {
+        return [0; 3];
+    }
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    [at(0.5), at(0.99), at(1.0)]
+}
+
+/// Checks a history against MQTT's delivery guarantees.
+pub fn check(history: &History, exp: &Expectations) -> Accounting {
+    let end = history.events.last().map_or(Duration::ZERO, |e| e.at);
+    let mut acc = Accounting::default();
+    let mut pubs: BTreeMap<MsgId, Pub<'_>> = BTreeMap::new();
+    for Event { at, what } in &history.events {
+        match what {
+            What::Published {
+                id,
+                topic,
+                qos,
+                retain,
+            } => {
+                pubs.insert(
+                    id.clone(),
+                    Pub {
+                        topic,
+                        qos: *qos,
+                        retain: *retain,
+                        at: *at,
+                        acked: false,
+                    },
+                );
+            }
+            What::Acked { id } => {
+                if let Some(p) = pubs.get_mut(id) {
+                    p.acked = true;
+                }
+            }
+            What::Connected { conn, .. } if *conn > 1 => acc.reconnects += 1,
+            _ => {}
+        }
+    }
+    for p in pubs.values() {
+        let c = &mut acc.qos[usize::from(p.qos.min(2))];
+        c.published += 1;
+        c.acked += u64::from(p.acked);
+    }
+
+    let auditor = exp.auditor.as_deref();
+    for (name, filter, granted) in &exp.subscribers {
+        check_messages(history, &pubs, name, filter, *granted, end, &mut acc);
+        check_wills(history, exp, name, filter, *granted, end, &mut acc);
+    }
+    if let Some(auditor) = auditor {
+        check_retained(history, &pubs, auditor, end, &mut acc);
+    }
+    for e in &history.events {
+        if let What::Garbage { subscriber, detail } = &e.what {
+            acc.violations.push(violation(
+                ViolationKind::Unexpected,
+                subscriber,
+                "payload",
+                e.at,
+                detail.clone(),
+            ));
+        }
+    }
+    acc.violations.sort_by_key(|v| (v.at_ms, v.kind));
+    acc
+}
+
+fn check_messages(
+    history: &History,
+    pubs: &BTreeMap<MsgId, Pub<'_>>,
+    name: &str,
+    filter: &str,
+    granted: u8,
+    end: Duration,
+    acc: &mut Accounting,
+) {
+    // Deliveries of each message to this subscriber, in order.
+    let mut got: BTreeMap<&MsgId, Vec<Duration>> = BTreeMap::new();
+    // Per (publisher, topic): the highest sequence delivered first so far.
+    let mut last_first: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for e in &history.events {
+        let What::Delivered {
+            subscriber,
+            payload: PayloadId::Message(id),
+            topic,
+            qos,
+            ..
+        } = &e.what
+        else {
+            continue;
+        };
+        if subscriber != name {
+            continue;
+        }
+        let Some(p) = pubs.get(id) else {
+            acc.violations.push(violation(
+                ViolationKind::Unexpected,
+                name,
+                id,
+                e.at,
+                "delivered but never published",
+            ));
+            continue;
+        };
+        if p.topic != topic || !matches(filter, topic) {
+            acc.violations.push(violation(
+                ViolationKind::Unexpected,
+                name,
+                id,
+                e.at,
+                format!(
+                    "published on {} but delivered on {topic} to filter {filter}",
+                    p.topic
+                ),
+            ));
+            continue;
+        }
+        let effective = p.qos.min(granted);
+        if *qos != effective {
+            acc.violations.push(violation(
+                ViolationKind::Unexpected,
+                name,
+                id,
+                e.at,
+                format!("delivered at QoS {qos}, entitled to QoS {effective}"),
+            ));
+        }
+        let copies = got.entry(id).or_default();
+        copies.push(e.at);
+        if copies.len() == 1 && effective >= 1 {
+            let key = (id.device.as_str(), p.topic);
+            let last = last_first.entry(key).or_insert(0);
+            if id.seq < *last {
+                acc.violations.push(violation(
+                    ViolationKind::OutOfOrder,
+                    name,
+                    id,
+                    e.at,
+                    format!(
+                        "first delivered after #{} of the same publisher and topic",
+                        *last
+                    ),
+                ));
+            }
+            *last = (*last).max(id.seq);
+        }
+    }
+    let mut latencies: [Vec<u64>; 3] = Default::default();
+    for (id, p) in pubs {
+        if !matches(filter, p.topic) {
+            continue;
+        }
+        let effective = p.qos.min(granted);
+        let c = &mut acc.qos[usize::from(effective.min(2))];
+        c.expected += 1;
+        match got.get(id) {
+            None if p.acked && effective >= 1 => {
+                c.lost += 1;
+                acc.violations.push(violation(
+                    ViolationKind::Lost,
+                    name,
+                    id,
+                    end,
+                    format!(
+                        "acknowledged to its publisher (QoS {}) but never delivered (entitled to QoS {effective})",
+                        p.qos
+                    ),
+                ));
+            }
+            None => c.unknown += 1,
+            Some(copies) => {
+                c.delivered += 1;
+                c.recovered += u64::from(!p.acked && p.qos >= 1);
+                let extra = copies.len() as u64 - 1;
+                c.duplicates += extra;
+                latencies[usize::from(effective.min(2))]
+                    .push(copies[0].saturating_sub(p.at).as_millis() as u64);
+                if extra > 0 && effective != 1 {
+                    acc.violations.push(violation(
+                        ViolationKind::Duplicated,
+                        name,
+                        id,
+                        copies[1],
+                        format!("{} copies at QoS {effective}", copies.len()),
+                    ));
+                }
+            }
+        }
+    }
+    for (q, l) in latencies.into_iter().enumerate() {
+        // Several subscribers: keep the worst of each figure.
+        let p = percentiles(l);
+        let c = &mut acc.qos[q].latency_ms;
+        for i in 0..3 {
+            c[i] = c[i].max(p[i]);
+        }
+    }
+}
+
+fn check_wills(
+    history: &History,
+    exp: &Expectations,
+    name: &str,
+    filter: &str,
+    granted: u8,
+    end: Duration,
+    acc: &mut Accounting,
+) {
+    // Per (device, conn): accepted, how it ended.
+    let mut conns: BTreeMap<(&str, u32), (bool, Option<bool>)> = BTreeMap::new();
+    let mut wills: BTreeMap<(&str, u32), (usize, Duration)> = BTreeMap::new();
+    for e in &history.events {
+        match &e.what {
+            What::ConnectSent { device, conn } => {
+                conns.entry((device, *conn)).or_insert((false, None));
+            }
+            What::Connected { device, conn, .. } => {
+                conns.entry((device, *conn)).or_insert((false, None)).0 = true;
+            }
+            What::ConnectionEnded {
+                device,
+                conn,
+                clean,
+                ..
+            } => {
+                conns.entry((device, *conn)).or_insert((false, None)).1 = Some(*clean);
+            }
+            What::Delivered {
+                subscriber,
+                payload: PayloadId::Will { device, conn },
+                ..
+            } if subscriber == name => {
+                let w = wills.entry((device, *conn)).or_insert((0, e.at));
+                w.0 += 1;
+            }
+            _ => {}
+        }
+    }
+    for ((device, conn), (copies, at)) in &wills {
+        let subject = format!("will of {device} conn {conn}");
+        match conns.get(&(*device, *conn)) {
+            None => acc.violations.push(violation(
+                ViolationKind::WillUnexpected,
+                name,
+                &subject,
+                *at,
+                "no such connection was ever made",
+            )),
+            Some((_, Some(true))) => {
+                acc.wills.unexpected += 1;
+                acc.violations.push(violation(
+                    ViolationKind::WillUnexpected,
+                    name,
+                    &subject,
+                    *at,
+                    "published although the device disconnected cleanly",
+                ));
+            }
+            _ => {}
+        }
+        let qos = exp.wills.get(*device).copied().unwrap_or(0).min(granted);
+        if *copies > 1 && qos != 1 {
+            acc.violations.push(violation(
+                ViolationKind::Duplicated,
+                name,
+                &subject,
+                *at,
+                format!("{copies} copies at QoS {qos}"),
+            ));
+        }
+    }
+    for ((device, conn), (accepted, ended)) in &conns {
+        let Some(will_qos) = exp.wills.get(*device) else {
+            continue;
+        };
+        if !matches(filter, &format!("fleet/{device}/will")) || !accepted {
+            continue;
+        }
+        if *ended == Some(false) {
+            acc.wills.abnormal_closes += 1;
+            if wills.contains_key(&(*device, *conn)) {
+                acc.wills.delivered += 1;
+            } else if (*will_qos).min(granted) >= 1 {
+                acc.wills.missing += 1;
+                acc.violations.push(violation(
+                    ViolationKind::WillMissing,
+                    name,
+                    format!("will of {device} conn {conn}"),
+                    end,
+                    "the connection ended without DISCONNECT but its will never arrived",
+                ));
+            }
+        }
+    }
+}
+
+fn check_retained(
+    history: &History,
+    pubs: &BTreeMap<MsgId, Pub<'_>>,
+    auditor: &str,
+    end: Duration,
+    acc: &mut Accounting,
+) {
+    // Per topic: retained publications in order.
+    let mut per_topic: BTreeMap<&str, Vec<(&MsgId, bool)>> = BTreeMap::new();
+    for (id, p) in pubs.iter().filter(|(_, p)| p.retain) {
+        per_topic.entry(p.topic).or_default().push((id, p.acked));
+    }
+    let mut seen: BTreeMap<&str, (&MsgId, Duration)> = BTreeMap::new();
+    for e in &history.events {
+        if let What::Delivered {
+            subscriber,
+            payload: PayloadId::Message(id),
+            topic,
+            retain: true,
+            ..
+        } = &e.what
+            && subscriber == auditor
+        {
+            seen.insert(topic.as_str(), (id, e.at));
+        }
+    }
+    for (topic, list) in &per_topic {
+        acc.retained_topics_checked += 1;
+        // Sequence order is publication order for one device's topic.
+        let last_acked = list.iter().rposition(|(_, acked)| *acked);
+        let allowed: BTreeSet<&MsgId> = match last_acked {
+            Some(i) => list[i..].iter().map(|(id, _)| *id).collect(),
+            None => list.iter().map(|(id, _)| *id).collect(),
+        };
+        match seen.get(topic) {
+            Some((id, _)) if allowed.contains(id) => {}
+            Some((id, at)) => acc.violations.push(violation(
+                ViolationKind::RetainedWrong,
+                auditor,
+                topic,
+                *at,
+                format!(
+                    "retained message is {id}, expected one of {}",
+                    join(&allowed)
+                ),
+            )),
+            None if last_acked.is_some() => acc.violations.push(violation(
+                ViolationKind::RetainedWrong,
+                auditor,
+                topic,
+                end,
+                format!("no retained message, expected one of {}", join(&allowed)),
+            )),
+            None => {}
+        }
+    }
+}
+
+fn join(ids: &BTreeSet<&MsgId>) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;
