@@ -84,8 +84,10 @@ pub struct QosCounts {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WillCounts {
-    /// Connections that ended without a clean DISCONNECT after the broker accepted them.
+    /// Connections of devices with a will that ended without a clean DISCONNECT after the
+    /// broker accepted them.
     pub abnormal_closes: u64,
+    /// (will, subscriber) pairs: delivered, missing, and delivered for a clean close.
     pub delivered: u64,
     pub missing: u64,
     pub unexpected: u64,
@@ -163,6 +165,21 @@ pub fn check(history: &History, exp: &Expectations) -> Accounting {
                 }
             }
             What::Connected { conn, .. } if *conn > 1 => acc.reconnects += 1,
+            _ => {}
+        }
+    }
+    let mut accepted = BTreeSet::new();
+    for e in &history.events {
+        match &e.what {
+            What::Connected { device, conn, .. } if exp.wills.contains_key(device) => {
+                accepted.insert((device, *conn));
+            }
+            What::ConnectionEnded {
+                device,
+                conn,
+                clean: false,
+                ..
+            } if accepted.contains(&(device, *conn)) => acc.wills.abnormal_closes += 1,
             _ => {}
         }
     }
@@ -407,7 +424,6 @@ fn check_wills(
             continue;
         }
         if *ended == Some(false) {
-            acc.wills.abnormal_closes += 1;
             if wills.contains_key(&(*device, *conn)) {
                 acc.wills.delivered += 1;
             } else if (*will_qos).min(granted) >= 1 {
