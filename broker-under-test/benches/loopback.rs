@@ -267,7 +267,9 @@ fn main() {
         );
     }
     if let Some(b) = brokers.ours.take() {
-        let _ = broker_rt.block_on(tokio::time::timeout(Duration::from_secs(5), b.shutdown()));
+        // The timer must be created inside the runtime.
+        let _ = broker_rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), b.shutdown()).await });
     }
     if let Some(m) = brokers.mosquitto.take() {
         let log = m.log();
