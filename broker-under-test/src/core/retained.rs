@@ -33,17 +33,7 @@ impl RetainedStore {
             self.by_topic.remove(&*msg.topic);
             return;
         }
-        let _ = publisher;
-        self.by_topic.insert(
-            msg.topic.to_string(),
-            Retained {
-                topic: msg.topic.clone(),
-                payload: msg.payload.clone(),
-                qos: msg.qos,
-                #[cfg(feature = "faults")]
-                publisher: publisher.map(str::to_owned),
-            },
-        );
+        self.store_even_empty(msg, publisher);
     }
 
     /// Removes the topic's retained message (a fault's behaviour: a correct broker only
@@ -52,7 +42,8 @@ impl RetainedStore {
         self.by_topic.remove(topic);
     }
 
-    /// Stores `msg` even when its payload is empty (a fault's behaviour).
+    /// Stores `msg` as the topic's retained message, even when its payload is empty (which
+    /// only a fault asks for: [`RetainedStore::update`] clears on an empty payload).
     pub fn store_even_empty(&mut self, msg: &Message, publisher: Option<&str>) {
         let _ = publisher;
         self.by_topic.insert(
