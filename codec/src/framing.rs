@@ -102,6 +102,7 @@ impl Decoder {
 
     /// Takes one packet off the front of `buf`. `Ok(None)` means more bytes are needed and
     /// `buf` is untouched. The packet's payload and binary fields share `buf`'s memory.
+    #[inline]
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Packet>, DecodeError> {
         let header = match check_frame(buf, self.options.max_packet_size)
             .map_err(|k| DecodeError::new(self.version, k))?
@@ -111,13 +112,13 @@ impl Decoder {
         };
         let mut frame = buf.split_to(header.total_len());
         frame.advance(header.header_len);
-        Packet::decode(
+        Packet::decode_as(
             header.first_byte,
             frame.freeze(),
             self.version,
             self.options.strict,
+            Some,
         )
-        .map(Some)
     }
 }
 

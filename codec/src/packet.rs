@@ -130,12 +130,31 @@ impl Packet {
     /// Decodes one frame: its first byte and its body (exactly `remaining length` bytes).
     ///
     /// A CONNECT is read by the protocol level it carries; every other packet by `version`.
+    #[inline]
     pub fn decode(
         first_byte: u8,
         body: Bytes,
         version: ProtocolVersion,
         strict: bool,
     ) -> Result<Packet, DecodeError> {
+        Self::decode_as(first_byte, body, version, strict, |packet| packet)
+    }
+
+    /// [`Packet::decode`], handing the packet to `wrap` (the framing decoder's `Some`).
+    ///
+    /// Each packet type builds the caller's final value, `Ok(wrap(Packet::…))`, in its own
+    /// arm. Wrapping after the match instead would assemble all 15 shapes in one temporary
+    /// and copy it out; the copy reads back, in wide loads, fields just stored in narrow
+    /// ones, which stalls store-to-load forwarding for longer than a small packet takes to
+    /// decode. For the same reason everything down to each packet's `read` is inlined.
+    #[inline(always)]
+    pub(crate) fn decode_as<R>(
+        first_byte: u8,
+        body: Bytes,
+        version: ProtocolVersion,
+        strict: bool,
+        wrap: impl FnOnce(Packet) -> R,
+    ) -> Result<R, DecodeError> {
         let packet_type = PacketType::from_u8(first_byte >> 4).ok_or_else(|| {
             DecodeError::new(
                 version,
@@ -154,53 +173,51 @@ impl Packet {
             PacketType::Connect => Connect::peek_version(&body).unwrap_or(version),
             _ => version,
         };
-        let wrap = |kind| DecodeError::new(version, kind);
         let flags = first_byte & 0x0F;
         if let Some(required) = packet_type.required_flags()
             && flags != required
         {
-            return Err(wrap(DecodeErrorKind::ReservedFlags {
-                packet: packet_type,
-                flags,
-            }));
+            return Err(DecodeError::new(
+                version,
+                DecodeErrorKind::ReservedFlags {
+                    packet: packet_type,
+                    flags,
+                },
+            ));
         }
-        let mut r = Reader::new(body, packet_type);
-        Self::read_body(packet_type, flags, &mut r, version, strict)
-            .and_then(|p| r.finish().map(|()| p))
-            .map_err(wrap)
-    }
-
-    fn read_body(
-        packet_type: PacketType,
-        flags: u8,
-        r: &mut Reader,
-        v: ProtocolVersion,
-        strict: bool,
-    ) -> Result<Packet, DecodeErrorKind> {
+        let r = &mut Reader::new(body, packet_type);
+        let v = version;
+        // Every packet's `read` consumes its whole body and refuses trailing bytes itself,
+        // before it builds its struct: checked here, after the fact, the packet would have
+        // to wait in a temporary (to be dropped on failure) and be copied out.
+        macro_rules! packet {
+            ($variant:ident, $read:expr) => {
+                match $read {
+                    Ok(p) => Ok(wrap(Packet::$variant(p))),
+                    Err(kind) => Err(DecodeError::new(v, *kind)),
+                }
+            };
+        }
         use PacketType as T;
-        Ok(match packet_type {
-            T::Connect => Packet::Connect(Connect::read(r, strict)?),
-            T::ConnAck => Packet::ConnAck(ConnAck::read(r, v, strict)?),
-            T::Publish => Packet::Publish(Publish::read(r, flags, v, strict)?),
-            T::PubAck => Packet::PubAck(PubAck::read(r, v, strict)?),
-            T::PubRec => Packet::PubRec(PubRec::read(r, v, strict)?),
-            T::PubRel => Packet::PubRel(PubRel::read(r, v, strict)?),
-            T::PubComp => Packet::PubComp(PubComp::read(r, v, strict)?),
-            T::Subscribe => Packet::Subscribe(Subscribe::read(r, v, strict)?),
-            T::SubAck => Packet::SubAck(SubAck::read(r, v, strict)?),
-            T::Unsubscribe => Packet::Unsubscribe(Unsubscribe::read(r, v, strict)?),
-            T::UnsubAck => Packet::UnsubAck(UnsubAck::read(r, v, strict)?),
-            T::PingReq => Packet::PingReq,
-            T::PingResp => Packet::PingResp,
-            T::Disconnect => Packet::Disconnect(Disconnect::read(r, v, strict)?),
-            T::Auth => Packet::Auth(Auth::read(r, v, strict)?),
-        })
-    }
-
-    fn flags(&self) -> u8 {
-        match self {
-            Self::Publish(p) => p.flags(),
-            other => other.packet_type().required_flags().unwrap_or(0),
+        match packet_type {
+            T::Connect => packet!(Connect, Connect::read(r, strict)),
+            T::ConnAck => packet!(ConnAck, ConnAck::read(r, v, strict)),
+            T::Publish => packet!(Publish, Publish::read(r, flags, v, strict)),
+            T::PubAck => packet!(PubAck, PubAck::read(r, v, strict)),
+            T::PubRec => packet!(PubRec, PubRec::read(r, v, strict)),
+            T::PubRel => packet!(PubRel, PubRel::read(r, v, strict)),
+            T::PubComp => packet!(PubComp, PubComp::read(r, v, strict)),
+            T::Subscribe => packet!(Subscribe, Subscribe::read(r, v, strict)),
+            T::SubAck => packet!(SubAck, SubAck::read(r, v, strict)),
+            T::Unsubscribe => packet!(Unsubscribe, Unsubscribe::read(r, v, strict)),
+            T::UnsubAck => packet!(UnsubAck, UnsubAck::read(r, v, strict)),
+            T::Disconnect => packet!(Disconnect, Disconnect::read(r, v, strict)),
+            T::Auth => packet!(Auth, Auth::read(r, v, strict)),
+            T::PingReq | T::PingResp => match r.finish() {
+                Ok(()) if packet_type == T::PingReq => Ok(wrap(Packet::PingReq)),
+                Ok(()) => Ok(wrap(Packet::PingResp)),
+                Err(kind) => Err(DecodeError::new(v, *kind)),
+            },
         }
     }
 
@@ -223,25 +240,6 @@ impl Packet {
         }
     }
 
-    fn write_body(&self, v: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        match self {
-            Self::Connect(p) => p.write_body(buf),
-            Self::ConnAck(p) => p.write_body(v, buf),
-            Self::Publish(p) => p.write_body(v, buf),
-            Self::PubAck(p) => p.write_body(v, buf),
-            Self::PubRec(p) => p.write_body(v, buf),
-            Self::PubRel(p) => p.write_body(v, buf),
-            Self::PubComp(p) => p.write_body(v, buf),
-            Self::Subscribe(p) => p.write_body(v, buf),
-            Self::SubAck(p) => p.write_body(v, buf),
-            Self::Unsubscribe(p) => p.write_body(v, buf),
-            Self::UnsubAck(p) => p.write_body(v, buf),
-            Self::PingReq | Self::PingResp => Ok(()),
-            Self::Disconnect(p) => p.write_body(v, buf),
-            Self::Auth(p) => p.write_body(v, buf),
-        }
-    }
-
     /// Total encoded size: fixed header plus body.
     pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
         let body = self.body_len(version);
@@ -252,21 +250,59 @@ impl Packet {
     /// Values a strict decoder would refuse (packet identifier 0, wildcards in a topic
     /// name, …) are written as given: that is how tests build malformed packets.
     pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        let body = self.body_len(version);
-        if body > MAX_VARINT as usize {
-            return Err(EncodeError::PacketTooLong(body));
+        use PacketType as T;
+        let v = version;
+        // One match, each arm with its own type's length and writer inlined, rather than
+        // separate matches for the flags, the length and the body.
+        match self {
+            Self::Connect(p) => write_frame(buf, header(T::Connect, 0), p.body_len(), |b| {
+                p.write_body(b)
+            }),
+            Self::ConnAck(p) => write_frame(buf, header(T::ConnAck, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::Publish(p) => {
+                write_frame(buf, header(T::Publish, p.flags()), p.body_len(v), |b| {
+                    p.write_body(v, b)
+                })
+            }
+            Self::PubAck(p) => write_frame(buf, header(T::PubAck, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::PubRec(p) => write_frame(buf, header(T::PubRec, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::PubRel(p) => write_frame(buf, header(T::PubRel, 0b0010), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::PubComp(p) => write_frame(buf, header(T::PubComp, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::Subscribe(p) => {
+                write_frame(buf, header(T::Subscribe, 0b0010), p.body_len(v), |b| {
+                    p.write_body(v, b)
+                })
+            }
+            Self::SubAck(p) => write_frame(buf, header(T::SubAck, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::Unsubscribe(p) => {
+                write_frame(buf, header(T::Unsubscribe, 0b0010), p.body_len(v), |b| {
+                    p.write_body(v, b)
+                })
+            }
+            Self::UnsubAck(p) => write_frame(buf, header(T::UnsubAck, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::PingReq => write_frame(buf, header(T::PingReq, 0), 0, |_| Ok(())),
+            Self::PingResp => write_frame(buf, header(T::PingResp, 0), 0, |_| Ok(())),
+            Self::Disconnect(p) => write_frame(buf, header(T::Disconnect, 0), p.body_len(v), |b| {
+                p.write_body(v, b)
+            }),
+            Self::Auth(p) => write_frame(buf, header(T::Auth, 0), p.body_len(), |b| {
+                p.write_body(v, b)
+            }),
         }
-        buf.reserve(1 + varint_len(body as u32) + body);
-        let start = buf.len();
-        buf.put_u8(((self.packet_type() as u8) << 4) | self.flags());
-        put_varint(buf, body as u32)?;
-        let body_start = buf.len();
-        if let Err(e) = self.write_body(version, buf) {
-            buf.truncate(start);
-            return Err(e);
-        }
-        debug_assert_eq!(buf.len() - body_start, body, "{:?}", self.packet_type());
-        Ok(())
     }
 
     /// The encoding as a fresh buffer.
@@ -275,6 +311,41 @@ impl Packet {
         self.encode(version, &mut buf)?;
         Ok(buf.freeze())
     }
+}
+
+/// The first byte of a fixed header.
+#[inline(always)]
+const fn header(packet_type: PacketType, flags: u8) -> u8 {
+    ((packet_type as u8) << 4) | flags
+}
+
+/// Writes one frame: the fixed header, then the body that `write` produces, which must be
+/// `body` bytes long. The buffer grows once. On error the buffer is left as it was.
+#[inline(always)]
+fn write_frame(
+    buf: &mut BytesMut,
+    first_byte: u8,
+    body: usize,
+    write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    if body > MAX_VARINT as usize {
+        return Err(EncodeError::PacketTooLong(body));
+    }
+    buf.reserve(1 + varint_len(body as u32) + body);
+    let start = buf.len();
+    if body < 128 {
+        // The usual case: a two-byte header in one write.
+        buf.put_slice(&[first_byte, body as u8]);
+    } else {
+        buf.put_u8(first_byte);
+        put_varint(buf, body as u32)?;
+    }
+    if let Err(e) = write(buf) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    debug_assert_eq!(buf.len() - start, 1 + varint_len(body as u32) + body);
+    Ok(())
 }
 
 macro_rules! from_packet {

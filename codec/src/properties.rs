@@ -1,7 +1,7 @@
 //! MQTT 5.0 properties (section 2.2.2). Kept as an ordered list, exactly as on the wire, so
 //! that user properties keep their order and every valid block re-encodes to the same bytes.
 
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::wire::{Reader, binary_len, put_binary, put_str, put_varint, varint_len};
 use bytes::{BufMut, Bytes};
@@ -291,7 +291,7 @@ impl Property {
         Ok(())
     }
 
-    fn read(r: &mut Reader) -> Result<Self, DecodeErrorKind> {
+    fn read(r: &mut Reader) -> Result<Self, BoxedKind> {
         use Property as V;
         use PropertyId as P;
         // The identifier is a variable byte integer; every defined one fits in a byte.
@@ -333,11 +333,13 @@ impl Property {
     }
 
     /// Value rules: flags are 0 or 1, maxima are non-zero, identifiers are in range.
-    fn check_value(&self) -> Result<(), DecodeErrorKind> {
+    fn check_value(&self) -> Result<(), BoxedKind> {
         use Property as V;
-        let bad = |value: u32| DecodeErrorKind::InvalidPropertyValue {
-            property: self.id(),
-            value,
+        let bad = |value: u32| {
+            Box::new(DecodeErrorKind::InvalidPropertyValue {
+                property: self.id(),
+                value,
+            })
         };
         match self {
             V::PayloadFormatIndicator(v)
@@ -429,12 +431,27 @@ impl Properties {
     }
 
     /// Length including the variable byte integer prefix.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
+        // Most blocks are empty: one byte, without a call.
+        if self.0.is_empty() {
+            return 1;
+        }
         let body = self.body_len();
         varint_len(body as u32) + body
     }
 
+    #[inline]
     pub fn write(&self, buf: &mut impl BufMut) -> Result<(), EncodeError> {
+        // Most blocks are empty: a zero Property Length, without a call.
+        if self.0.is_empty() {
+            buf.put_u8(0);
+            return Ok(());
+        }
+        self.write_entries(buf)
+    }
+
+    fn write_entries(&self, buf: &mut impl BufMut) -> Result<(), EncodeError> {
         let body = self.body_len();
         let len = u32::try_from(body).map_err(|_| EncodeError::PacketTooLong(body))?;
         put_varint(buf, len)?;
@@ -446,12 +463,12 @@ impl Properties {
 
     /// Reads a length-prefixed block. With `strict`, also checks where each property may
     /// appear, how often, and its value.
-    pub fn read(
-        r: &mut Reader,
-        ctx: PropertyContext,
-        strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    pub fn read(r: &mut Reader, ctx: PropertyContext, strict: bool) -> Result<Self, BoxedKind> {
         let len = r.varint("property length")? as usize;
+        // Most packets carry no properties: skip the sub-reader and the loop.
+        if len == 0 {
+            return Ok(Self::default());
+        }
         let mut block = r.sub(len, "properties")?;
         let mut props = Vec::new();
         let mut seen: u64 = 0;
@@ -463,18 +480,19 @@ impl Properties {
                     return Err(DecodeErrorKind::PropertyNotAllowed {
                         property: id,
                         context: ctx.name(),
-                    });
+                    }
+                    .into());
                 }
                 let bit = 1u64 << (id as u8);
                 if seen & bit != 0 && !id.repeatable_in(ctx) {
-                    return Err(DecodeErrorKind::DuplicateProperty(id));
+                    return Err(DecodeErrorKind::DuplicateProperty(id).into());
                 }
                 seen |= bit;
                 p.check_value()?;
                 if let Property::ResponseTopic(t) = &p
                     && t.bytes().any(|b| b == b'+' || b == b'#')
                 {
-                    return Err(DecodeErrorKind::WildcardInResponseTopic(t.to_string()));
+                    return Err(DecodeErrorKind::WildcardInResponseTopic(t.to_string()).into());
                 }
             }
             props.push(p);
@@ -495,7 +513,7 @@ mod tests {
 
     fn read(bytes: &'static [u8], ctx: PropertyContext) -> Result<Properties, DecodeErrorKind> {
         let mut r = Reader::new(Bytes::from_static(bytes), PacketType::Publish);
-        Properties::read(&mut r, ctx, true)
+        Properties::read(&mut r, ctx, true).map_err(|kind| *kind)
     }
 
     const PUBLISH: PropertyContext = PropertyContext::Packet(PacketType::Publish);

@@ -18,6 +18,30 @@ pub fn check_filter_syntax(filter: &str) -> Result<(), FilterError> {
     if filter.is_empty() {
         return Err(FilterError::Empty);
     }
+    if wildcards_fill_levels(filter.as_bytes()) {
+        return Ok(());
+    }
+    diagnose_filter(filter)
+}
+
+/// One pass over the bytes: every `+` is a whole level and every `#` is a whole level at
+/// the end. This is the hot path of every SUBSCRIBE and UNSUBSCRIBE; [`diagnose_filter`]
+/// names the error only once a filter is known to be bad.
+fn wildcards_fill_levels(filter: &[u8]) -> bool {
+    let last = filter.len().wrapping_sub(1);
+    filter.iter().enumerate().all(|(i, &b)| {
+        if b != b'+' && b != b'#' {
+            return true;
+        }
+        let starts_level = i == 0 || filter.get(i - 1) == Some(&b'/');
+        let ends_level = i == last || filter.get(i + 1) == Some(&b'/');
+        starts_level && ends_level && (b == b'+' || i == last)
+    })
+}
+
+/// The error of a filter whose wildcards are misplaced, as the specification words it:
+/// level by level, `#` before `+` within a level.
+fn diagnose_filter(filter: &str) -> Result<(), FilterError> {
     let mut levels = filter.split('/').peekable();
     while let Some(level) = levels.next() {
         if level.contains('#') && (level != "#" || levels.peek().is_some()) {
@@ -109,6 +133,31 @@ mod tests {
             ("a/b+/c", FilterError::SingleLevelWildcard),
         ] {
             assert_eq!(check_filter_syntax(bad), Err(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fast_check_agrees_with_diagnosis() {
+        // Every string of up to six characters over the bytes that matter.
+        let alphabet = [b'a', b'/', b'+', b'#'];
+        let mut filters = vec![Vec::new()];
+        for _ in 0..6 {
+            let longer: Vec<Vec<u8>> = filters
+                .iter()
+                .filter(|f| f.len() == filters.last().map_or(0, Vec::len))
+                .flat_map(|f| {
+                    alphabet.iter().map(move |&b| {
+                        let mut g = f.clone();
+                        g.push(b);
+                        g
+                    })
+                })
+                .collect();
+            filters.extend(longer);
+        }
+        for f in filters.iter().filter(|f| !f.is_empty()) {
+            let s = std::str::from_utf8(f).unwrap();
+            assert_eq!(wildcards_fill_levels(f), diagnose_filter(s).is_ok(), "{s}");
         }
     }
 

@@ -1,9 +1,9 @@
 //! Primitive encodings shared by every packet: integers, variable byte integers, UTF-8
 //! strings, binary data. [`Reader`] walks a frame's body without copying it.
 
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 use bytestring::ByteString;
 
 /// Largest value a variable byte integer (and so the remaining length) can hold.
@@ -20,6 +20,7 @@ pub const fn varint_len(value: u32) -> usize {
 }
 
 /// Writes a variable byte integer in its shortest form.
+#[inline]
 pub fn put_varint(buf: &mut impl BufMut, mut value: u32) -> Result<(), EncodeError> {
     if value > MAX_VARINT {
         return Err(EncodeError::VarintTooLarge(value));
@@ -78,72 +79,79 @@ pub fn check_mqtt_str(s: &str) -> Result<(), DecodeErrorKind> {
 
 /// A cursor over one frame's body. Every read that runs out of bytes reports which field of
 /// which packet was cut short.
+///
+/// The unread part is kept as a `Bytes` that shrinks from the front: fixed-size fields are
+/// read from the slice and skipped with `advance` (no reference-count traffic), only string
+/// and binary fields take a shared handle on the frame, and [`Reader::rest`] hands the
+/// remainder over without one.
 pub struct Reader {
     buf: Bytes,
-    pos: usize,
     packet: PacketType,
 }
 
 impl Reader {
     pub fn new(buf: Bytes, packet: PacketType) -> Self {
-        Self {
-            buf,
-            pos: 0,
-            packet,
-        }
+        Self { buf, packet }
     }
 
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
+        self.buf.is_empty()
     }
 
     pub fn packet(&self) -> PacketType {
         self.packet
     }
 
-    fn truncated(&self, field: &'static str) -> DecodeErrorKind {
-        DecodeErrorKind::Truncated {
+    #[cold]
+    fn truncated(&self, field: &'static str) -> BoxedKind {
+        Box::new(DecodeErrorKind::Truncated {
             packet: self.packet,
             field,
-        }
+        })
     }
 
-    fn take(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeErrorKind> {
-        if self.remaining() < n {
+    /// The next `N` bytes by value, consumed.
+    #[inline]
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], BoxedKind> {
+        let Some(bytes) = self.buf.first_chunk::<N>().copied() else {
+            return Err(self.truncated(field));
+        };
+        self.buf.advance(N);
+        Ok(bytes)
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize, field: &'static str) -> Result<Bytes, BoxedKind> {
+        if self.buf.len() < n {
             return Err(self.truncated(field));
         }
-        let out = self.buf.slice(self.pos..self.pos + n);
-        self.pos += n;
-        Ok(out)
+        Ok(self.buf.split_to(n))
     }
 
-    pub fn u8(&mut self, field: &'static str) -> Result<u8, DecodeErrorKind> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| self.truncated(field))?;
-        self.pos += 1;
-        Ok(b)
+    #[inline]
+    pub fn u8(&mut self, field: &'static str) -> Result<u8, BoxedKind> {
+        self.array::<1>(field).map(|[b]| b)
     }
 
-    pub fn u16(&mut self, field: &'static str) -> Result<u16, DecodeErrorKind> {
-        let b = self.take(2, field)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+    #[inline]
+    pub fn u16(&mut self, field: &'static str) -> Result<u16, BoxedKind> {
+        self.array(field).map(u16::from_be_bytes)
     }
 
-    pub fn u32(&mut self, field: &'static str) -> Result<u32, DecodeErrorKind> {
-        let b = self.take(4, field)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    #[inline]
+    pub fn u32(&mut self, field: &'static str) -> Result<u32, BoxedKind> {
+        self.array(field).map(u32::from_be_bytes)
     }
 
-    pub fn varint(&mut self, field: &'static str) -> Result<u32, DecodeErrorKind> {
-        match read_varint(&self.buf[self.pos..])? {
+    #[inline]
+    pub fn varint(&mut self, field: &'static str) -> Result<u32, BoxedKind> {
+        match read_varint(&self.buf)? {
             Varint::Value(v, n) => {
-                self.pos += n;
+                self.buf.advance(n);
                 Ok(v)
             }
             Varint::Incomplete => Err(self.truncated(field)),
@@ -151,41 +159,48 @@ impl Reader {
     }
 
     /// Two-byte length followed by that many bytes.
-    pub fn binary(&mut self, field: &'static str) -> Result<Bytes, DecodeErrorKind> {
+    #[inline]
+    pub fn binary(&mut self, field: &'static str) -> Result<Bytes, BoxedKind> {
         let len = self.u16(field)? as usize;
         self.take(len, field)
     }
 
     /// A UTF-8 string: length-prefixed, well-formed, no U+0000. Shares the frame's memory.
-    pub fn string(&mut self, field: &'static str) -> Result<ByteString, DecodeErrorKind> {
+    ///
+    /// Always inlined: returned through memory, the string is written as two 8-byte halves
+    /// and read back as one 16-byte load, which store-to-load forwarding cannot serve.
+    #[inline(always)]
+    pub fn string(&mut self, field: &'static str) -> Result<ByteString, BoxedKind> {
         let raw = self.binary(field)?;
+        // `try_from` is the one UTF-8 validation; the U+0000 scan is the only extra pass.
         let s = ByteString::try_from(raw).map_err(|_| DecodeErrorKind::InvalidUtf8)?;
         check_mqtt_str(&s)?;
         Ok(s)
     }
 
     /// Everything left in the frame.
+    #[inline]
     pub fn rest(&mut self) -> Bytes {
-        let out = self.buf.slice(self.pos..);
-        self.pos = self.buf.len();
-        out
+        std::mem::take(&mut self.buf)
     }
 
     /// A sub-reader over the next `len` bytes (a property block).
-    pub fn sub(&mut self, len: usize, field: &'static str) -> Result<Reader, DecodeErrorKind> {
+    pub fn sub(&mut self, len: usize, field: &'static str) -> Result<Reader, BoxedKind> {
         let buf = self.take(len, field)?;
         Ok(Reader::new(buf, self.packet))
     }
 
     /// Fails when bytes remain after the last field.
-    pub fn finish(&self) -> Result<(), DecodeErrorKind> {
+    #[inline]
+    pub fn finish(&self) -> Result<(), BoxedKind> {
         if self.is_empty() {
             Ok(())
         } else {
             Err(DecodeErrorKind::TrailingBytes {
                 packet: self.packet,
                 extra: self.remaining(),
-            })
+            }
+            .into())
         }
     }
 }
@@ -277,18 +292,27 @@ mod tests {
         // The BOM is kept, not stripped (MQTT-1.5.3-3 / 5.0 MQTT-1.5.4-3).
         assert_eq!(&ok.string("s").unwrap().as_bytes()[..], b"\xEF\xBB\xBF");
         let mut nul = Reader::new(Bytes::from_static(b"\x00\x02a\x00"), PacketType::Publish);
-        assert_eq!(nul.string("s"), Err(DecodeErrorKind::NullCharacter));
+        assert_eq!(
+            nul.string("s").map_err(|e| *e),
+            Err(DecodeErrorKind::NullCharacter)
+        );
         // ED A0 80 encodes the surrogate U+D800.
         let mut sur = Reader::new(
             Bytes::from_static(b"\x00\x03\xED\xA0\x80"),
             PacketType::Publish,
         );
-        assert_eq!(sur.string("s"), Err(DecodeErrorKind::InvalidUtf8));
+        assert_eq!(
+            sur.string("s").map_err(|e| *e),
+            Err(DecodeErrorKind::InvalidUtf8)
+        );
         let mut bad = Reader::new(Bytes::from_static(b"\x00\x01\xFF"), PacketType::Publish);
-        assert_eq!(bad.string("s"), Err(DecodeErrorKind::InvalidUtf8));
+        assert_eq!(
+            bad.string("s").map_err(|e| *e),
+            Err(DecodeErrorKind::InvalidUtf8)
+        );
         let mut short = Reader::new(Bytes::from_static(b"\x00\x05ab"), PacketType::Publish);
         assert!(matches!(
-            short.string("s"),
+            short.string("s").map_err(|e| *e),
             Err(DecodeErrorKind::Truncated { .. })
         ));
     }

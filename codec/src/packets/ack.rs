@@ -29,22 +29,31 @@ macro_rules! ack_packet {
                 self.reason_code.unwrap_or($crate::reason::ReasonCode::SUCCESS)
             }
 
+            // Always inlined into the decoder, which builds the packet in place (see
+            // `Packet::decode_as`): returned through memory, the `Result` is stored and
+            // reloaded in pieces that defeat store-to-load forwarding.
+            #[inline(always)]
             pub(crate) fn read(
                 r: &mut $crate::wire::Reader,
                 v: $crate::version::ProtocolVersion,
                 strict: bool,
-            ) -> Result<Self, $crate::error::DecodeErrorKind> {
+            ) -> Result<Self, $crate::error::BoxedKind> {
                 let packet_id = super::read_packet_id(r, strict)?;
-                let mut out = Self::new(packet_id);
-                if v.is_v5() && !r.is_empty() {
-                    out.reason_code = Some(super::read_reason(r, strict)?);
-                    if !r.is_empty() {
-                        out.properties = Some(super::read_properties(r, v, strict)?);
-                    }
+                if !v.is_v5() || r.is_empty() {
+                    r.finish()?;
+                    return Ok(Self::new(packet_id));
                 }
-                Ok(out)
+                let reason_code = Some(super::read_reason(r, strict)?);
+                let properties = if r.is_empty() {
+                    None
+                } else {
+                    Some(super::read_properties(r, v, strict)?)
+                };
+                r.finish()?;
+                Ok(Self { packet_id, reason_code, properties })
             }
 
+            #[inline]
             pub(crate) fn body_len(&self, v: $crate::version::ProtocolVersion) -> usize {
                 if !v.is_v5() {
                     return 2;
@@ -56,6 +65,7 @@ macro_rules! ack_packet {
                 }
             }
 
+            #[inline]
             pub(crate) fn write_body(
                 &self,
                 v: $crate::version::ProtocolVersion,

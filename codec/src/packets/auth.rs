@@ -1,7 +1,7 @@
 //! AUTH (5.0 section 3.15): enhanced authentication exchange. Type 15 is reserved in 3.1.1.
 
 use super::disconnect::{optional_tail_len, read_optional_tail, write_optional_tail};
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
@@ -26,9 +26,9 @@ impl Auth {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         if !v.is_v5() {
-            return Err(DecodeErrorKind::ReservedPacketType(PacketType::Auth as u8));
+            return Err(DecodeErrorKind::ReservedPacketType(PacketType::Auth as u8).into());
         }
         read_optional_tail(r, v, strict, PacketType::Auth).map(|(reason_code, properties)| Self {
             reason_code,

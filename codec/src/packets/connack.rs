@@ -1,7 +1,7 @@
 //! CONNACK (section 3.2): the server's answer to CONNECT.
 
 use super::{properties_len, read_properties, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
@@ -31,10 +31,10 @@ impl ConnAck {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let flags = r.u8("acknowledge flags")?;
         if strict && flags & 0xFE != 0 {
-            return Err(DecodeErrorKind::ConnAckReservedFlags(flags));
+            return Err(DecodeErrorKind::ConnAckReservedFlags(flags).into());
         }
         let code = ReasonCode(r.u8("return code")?);
         let valid = match v {
@@ -45,12 +45,14 @@ impl ConnAck {
             return Err(DecodeErrorKind::InvalidReasonCode {
                 packet: PacketType::ConnAck,
                 code: code.0,
-            });
+            }
+            .into());
         }
         if strict && flags & 1 != 0 && code.0 != 0 {
-            return Err(DecodeErrorKind::SessionPresentWithRefusal);
+            return Err(DecodeErrorKind::SessionPresentWithRefusal.into());
         }
         let properties = read_properties(r, v, strict)?;
+        r.finish()?;
         Ok(Self {
             session_present: flags & 1 != 0,
             code,

@@ -1,7 +1,7 @@
 //! CONNECT (section 3.1): the first packet of a connection. It carries its own protocol
 //! level, so it is decoded by the version it announces.
 
-use crate::error::{DecodeErrorKind, EncodeError, QosContext};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError, QosContext};
 use crate::packet::PacketType;
 use crate::properties::{Properties, PropertyContext};
 use crate::qos::QoS;
@@ -66,30 +66,34 @@ impl Connect {
         ProtocolVersion::from_level(*body.get(2 + name_len)?)
     }
 
-    pub(crate) fn read(r: &mut Reader, strict: bool) -> Result<Self, DecodeErrorKind> {
+    // Always inlined into the decoder, which builds the packet in place (see
+    // `Packet::decode_as`); returned through memory, the 224-byte struct is copied out with
+    // loads that store-to-load forwarding cannot serve.
+    #[inline(always)]
+    pub(crate) fn read(r: &mut Reader, strict: bool) -> Result<Self, BoxedKind> {
         let name = r.string("protocol name")?;
         let level = r.u8("protocol level")?;
         let version = match (&*name, ProtocolVersion::from_level(level)) {
             ("MQTT", Some(v)) => v,
             ("MQTT" | "MQIsdp", None) => {
-                return Err(DecodeErrorKind::UnsupportedProtocolLevel(level));
+                return Err(DecodeErrorKind::UnsupportedProtocolLevel(level).into());
             }
-            _ => return Err(DecodeErrorKind::InvalidProtocolName(name.to_string())),
+            _ => return Err(DecodeErrorKind::InvalidProtocolName(name.to_string()).into()),
         };
         let flags = r.u8("connect flags")?;
         if strict && flags & 1 != 0 {
-            return Err(DecodeErrorKind::ConnectReservedFlag);
+            return Err(DecodeErrorKind::ConnectReservedFlag.into());
         }
         let has_will = flags & WILL != 0;
         let will_qos = (flags >> WILL_QOS_SHIFT) & 0b11;
         let will_retain = flags & WILL_RETAIN != 0;
         if strict && !has_will && (will_qos != 0 || will_retain) {
-            return Err(DecodeErrorKind::WillFieldsWithoutWillFlag);
+            return Err(DecodeErrorKind::WillFieldsWithoutWillFlag.into());
         }
         let has_username = flags & USERNAME != 0;
         let has_password = flags & PASSWORD != 0;
         if strict && version == ProtocolVersion::V311 && has_password && !has_username {
-            return Err(DecodeErrorKind::PasswordWithoutUsername);
+            return Err(DecodeErrorKind::PasswordWithoutUsername.into());
         }
         let keep_alive = r.u16("keep alive")?;
         let properties = match version {
@@ -123,6 +127,7 @@ impl Connect {
         };
         let username = has_username.then(|| r.string("user name")).transpose()?;
         let password = has_password.then(|| r.binary("password")).transpose()?;
+        r.finish()?;
         Ok(Self {
             version,
             clean_start: flags & CLEAN != 0,
@@ -185,9 +190,17 @@ impl Connect {
         if !self.is_v5() && (!self.properties.is_empty() || will_props) {
             return Err(EncodeError::V5FieldsInV311(PacketType::Connect));
         }
-        put_str(buf, "MQTT")?;
-        buf.put_u8(self.version.level());
-        buf.put_u8(self.flags());
+        // Protocol name "MQTT" with its length, level and flags: one write of fixed size.
+        buf.put_slice(&[
+            0,
+            4,
+            b'M',
+            b'Q',
+            b'T',
+            b'T',
+            self.version.level(),
+            self.flags(),
+        ]);
         buf.put_u16(self.keep_alive);
         if self.is_v5() {
             self.properties.write(buf)?;

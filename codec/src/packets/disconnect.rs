@@ -2,7 +2,7 @@
 //! omitted when the rest of the packet is (remaining length 0 means Normal disconnection).
 
 use super::read_reason;
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::{Properties, PropertyContext};
 use crate::reason::ReasonCode;
@@ -34,7 +34,7 @@ impl Disconnect {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         read_optional_tail(r, v, strict, PacketType::Disconnect).map(|(reason_code, properties)| {
             Self {
                 reason_code,
@@ -68,8 +68,9 @@ pub(crate) fn read_optional_tail(
     v: ProtocolVersion,
     strict: bool,
     packet: PacketType,
-) -> Result<(Option<ReasonCode>, Option<Properties>), DecodeErrorKind> {
+) -> Result<(Option<ReasonCode>, Option<Properties>), BoxedKind> {
     if !v.is_v5() || r.is_empty() {
+        r.finish()?;
         return Ok((None, None));
     }
     let code = read_reason(r, strict)?;
@@ -82,6 +83,7 @@ pub(crate) fn read_optional_tail(
             strict,
         )?)
     };
+    r.finish()?;
     Ok((Some(code), props))
 }
 

@@ -30,7 +30,7 @@ pub use subscribe::{Subscribe, SubscribeOptions, Subscription};
 pub use unsuback::UnsubAck;
 pub use unsubscribe::Unsubscribe;
 
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::{Properties, PropertyContext};
 use crate::reason::ReasonCode;
@@ -38,20 +38,22 @@ use crate::version::ProtocolVersion;
 use crate::wire::Reader;
 
 /// Reads a packet identifier that must not be 0.
-pub(crate) fn read_packet_id(r: &mut Reader, strict: bool) -> Result<u16, DecodeErrorKind> {
+#[inline]
+pub(crate) fn read_packet_id(r: &mut Reader, strict: bool) -> Result<u16, BoxedKind> {
     let id = r.u16("packet identifier")?;
     if strict && id == 0 {
-        return Err(DecodeErrorKind::ZeroPacketId(r.packet()));
+        return Err(DecodeErrorKind::ZeroPacketId(r.packet()).into());
     }
     Ok(id)
 }
 
 /// Reads the property block of a 5.0 packet; 3.1.1 has none.
+#[inline]
 pub(crate) fn read_properties(
     r: &mut Reader,
     v: ProtocolVersion,
     strict: bool,
-) -> Result<Properties, DecodeErrorKind> {
+) -> Result<Properties, BoxedKind> {
     match v {
         ProtocolVersion::V311 => Ok(Properties::default()),
         ProtocolVersion::V5 => Properties::read(r, PropertyContext::Packet(r.packet()), strict),
@@ -81,13 +83,14 @@ pub(crate) fn write_properties(
 }
 
 /// Reads a reason code and checks it against the packet's 5.0 set.
-pub(crate) fn read_reason(r: &mut Reader, strict: bool) -> Result<ReasonCode, DecodeErrorKind> {
+pub(crate) fn read_reason(r: &mut Reader, strict: bool) -> Result<ReasonCode, BoxedKind> {
     let code = ReasonCode(r.u8("reason code")?);
     if strict && !code.valid_for(r.packet()) {
         return Err(DecodeErrorKind::InvalidReasonCode {
             packet: r.packet(),
             code: code.0,
-        });
+        }
+        .into());
     }
     Ok(code)
 }

@@ -1,7 +1,7 @@
 //! PUBLISH (section 3.3): an application message in either direction.
 
 use super::{properties_len, read_packet_id, read_properties, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError, QosContext};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError, QosContext};
 use crate::packet::PacketType;
 use crate::properties::{Properties, PropertyId};
 use crate::qos::QoS;
@@ -37,21 +37,25 @@ impl Publish {
         (u8::from(self.dup) << 3) | (self.qos.as_u8() << 1) | u8::from(self.retain)
     }
 
+    // Always inlined into the decoder, which builds the packet in place (see
+    // `Packet::decode_as`): returned through memory, the 96-byte struct is stored and
+    // reloaded with mismatched widths, which stalls store-to-load forwarding.
+    #[inline(always)]
     pub(crate) fn read(
         r: &mut Reader,
         flags: u8,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let qos = QoS::from_u8((flags >> 1) & 0b11)
             .ok_or(DecodeErrorKind::InvalidQos(QosContext::Publish))?;
         let dup = flags & 0b1000 != 0;
         if strict && dup && qos == QoS::AtMostOnce {
-            return Err(DecodeErrorKind::DupWithQos0);
+            return Err(DecodeErrorKind::DupWithQos0.into());
         }
         let topic = r.string("topic name")?;
         if strict && topic.bytes().any(|b| b == b'+' || b == b'#') {
-            return Err(DecodeErrorKind::WildcardInTopicName(topic.to_string()));
+            return Err(DecodeErrorKind::WildcardInTopicName(topic.to_string()).into());
         }
         let packet_id = match qos {
             QoS::AtMostOnce => 0,
@@ -60,7 +64,7 @@ impl Publish {
         let properties = read_properties(r, v, strict)?;
         // In 5.0 an empty topic name stands for the one a Topic Alias maps to.
         if strict && topic.is_empty() && properties.get(PropertyId::TopicAlias).is_none() {
-            return Err(DecodeErrorKind::EmptyTopicName);
+            return Err(DecodeErrorKind::EmptyTopicName.into());
         }
         Ok(Self {
             dup,
@@ -69,6 +73,7 @@ impl Publish {
             topic,
             packet_id,
             properties,
+            // The payload is the rest of the frame, so nothing can trail it.
             payload: r.rest(),
         })
     }

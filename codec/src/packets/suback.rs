@@ -1,7 +1,7 @@
 //! SUBACK (section 3.9): one return or reason code per requested filter.
 
 use super::{properties_len, read_packet_id, read_properties, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
@@ -23,7 +23,7 @@ impl SubAck {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let packet_id = read_packet_id(r, strict)?;
         let properties = read_properties(r, v, strict)?;
         let mut return_codes = Vec::with_capacity(r.remaining());
@@ -37,10 +37,12 @@ impl SubAck {
                 return Err(DecodeErrorKind::InvalidReasonCode {
                     packet: PacketType::SubAck,
                     code: code.0,
-                });
+                }
+                .into());
             }
             return_codes.push(code);
         }
+        r.finish()?;
         Ok(Self {
             packet_id,
             properties,

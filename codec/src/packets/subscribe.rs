@@ -1,7 +1,7 @@
 //! SUBSCRIBE (section 3.8): topic filters with their options; fixed-header flags 0010.
 
 use super::{properties_len, read_packet_id, read_properties, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError, QosContext};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError, QosContext};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::qos::QoS;
@@ -40,13 +40,13 @@ impl SubscribeOptions {
         self.no_local || self.retain_as_published || self.retain_handling != 0
     }
 
-    fn from_byte(byte: u8, v: ProtocolVersion, strict: bool) -> Result<Self, DecodeErrorKind> {
+    fn from_byte(byte: u8, v: ProtocolVersion, strict: bool) -> Result<Self, BoxedKind> {
         let reserved = match v {
             ProtocolVersion::V311 => 0b1111_1100,
             ProtocolVersion::V5 => 0b1100_0000,
         };
         if strict && byte & reserved != 0 {
-            return Err(DecodeErrorKind::SubscriptionOptionsReserved(byte));
+            return Err(DecodeErrorKind::SubscriptionOptionsReserved(byte).into());
         }
         let qos = QoS::from_u8(byte & 0b11)
             .ok_or(DecodeErrorKind::InvalidQos(QosContext::Subscription))?;
@@ -55,7 +55,7 @@ impl SubscribeOptions {
         }
         let retain_handling = (byte >> 4) & 0b11;
         if strict && retain_handling == 3 {
-            return Err(DecodeErrorKind::InvalidRetainHandling);
+            return Err(DecodeErrorKind::InvalidRetainHandling.into());
         }
         Ok(Self {
             qos,
@@ -81,6 +81,14 @@ impl Subscription {
     }
 }
 
+/// Room to reserve for the entries of a SUBSCRIBE or UNSUBSCRIBE body of `len` bytes, so
+/// that a typical packet needs one allocation rather than a series of regrowths. An entry
+/// rarely takes fewer than four bytes; the cap bounds what a peer's long packet can make
+/// the decoder reserve before its entries are read (more entries still grow the vector).
+pub(crate) fn entries_hint(len: usize) -> usize {
+    (len / 4).min(16)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Subscribe {
     pub packet_id: u16,
@@ -94,10 +102,10 @@ impl Subscribe {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let packet_id = read_packet_id(r, strict)?;
         let properties = read_properties(r, v, strict)?;
-        let mut subscriptions = Vec::new();
+        let mut subscriptions = Vec::with_capacity(entries_hint(r.remaining()));
         while !r.is_empty() {
             let filter = r.string("topic filter")?;
             let options = SubscribeOptions::from_byte(r.u8("subscription options")?, v, strict)?;
@@ -109,16 +117,17 @@ impl Subscribe {
                     }
                 })?;
                 if parsed.share_name.is_some() && options.no_local {
-                    return Err(DecodeErrorKind::NoLocalOnSharedSubscription(
-                        filter.to_string(),
-                    ));
+                    return Err(
+                        DecodeErrorKind::NoLocalOnSharedSubscription(filter.to_string()).into(),
+                    );
                 }
             }
             subscriptions.push(Subscription { filter, options });
         }
         if strict && subscriptions.is_empty() {
-            return Err(DecodeErrorKind::EmptySubscribe);
+            return Err(DecodeErrorKind::EmptySubscribe.into());
         }
+        r.finish()?;
         Ok(Self {
             packet_id,
             properties,
@@ -140,12 +149,14 @@ impl Subscribe {
         v: ProtocolVersion,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        if !v.is_v5() && self.subscriptions.iter().any(|s| s.options.has_v5_fields()) {
-            return Err(EncodeError::V5FieldsInV311(PacketType::Subscribe));
-        }
         buf.put_u16(self.packet_id);
         write_properties(&self.properties, v, PacketType::Subscribe, buf)?;
         for s in &self.subscriptions {
+            // Checked on the way rather than in a pass of its own: on error the caller
+            // takes back everything written.
+            if !v.is_v5() && s.options.has_v5_fields() {
+                return Err(EncodeError::V5FieldsInV311(PacketType::Subscribe));
+            }
             put_str(buf, &s.filter)?;
             buf.put_u8(s.options.to_byte());
         }

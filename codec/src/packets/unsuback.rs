@@ -2,7 +2,7 @@
 //! one reason code per filter.
 
 use super::{properties_len, read_packet_id, read_properties, read_reason, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
@@ -31,7 +31,7 @@ impl UnsubAck {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let packet_id = read_packet_id(r, strict)?;
         let properties = read_properties(r, v, strict)?;
         let mut reason_codes = Vec::new();
@@ -40,6 +40,7 @@ impl UnsubAck {
                 reason_codes.push(read_reason(r, strict)?);
             }
         }
+        r.finish()?;
         Ok(Self {
             packet_id,
             properties,

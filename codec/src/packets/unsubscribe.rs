@@ -1,7 +1,7 @@
 //! UNSUBSCRIBE (section 3.10): topic filters to remove; fixed-header flags 0010.
 
 use super::{properties_len, read_packet_id, read_properties, write_properties};
-use crate::error::{DecodeErrorKind, EncodeError};
+use crate::error::{BoxedKind, DecodeErrorKind, EncodeError};
 use crate::packet::PacketType;
 use crate::properties::Properties;
 use crate::topic::parse_filter;
@@ -23,23 +23,25 @@ impl Unsubscribe {
         r: &mut Reader,
         v: ProtocolVersion,
         strict: bool,
-    ) -> Result<Self, DecodeErrorKind> {
+    ) -> Result<Self, BoxedKind> {
         let packet_id = read_packet_id(r, strict)?;
         let properties = read_properties(r, v, strict)?;
-        let mut filters = Vec::new();
+        let mut filters = Vec::with_capacity(super::subscribe::entries_hint(r.remaining()));
         while !r.is_empty() {
             let filter = r.string("topic filter")?;
             if strict && let Err(reason) = parse_filter(&filter, v.is_v5()) {
                 return Err(DecodeErrorKind::InvalidTopicFilter {
                     filter: filter.to_string(),
                     reason,
-                });
+                }
+                .into());
             }
             filters.push(filter);
         }
         if strict && filters.is_empty() {
-            return Err(DecodeErrorKind::EmptyUnsubscribe);
+            return Err(DecodeErrorKind::EmptyUnsubscribe.into());
         }
+        r.finish()?;
         Ok(Self {
             packet_id,
             properties,
