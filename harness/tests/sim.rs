@@ -194,3 +194,92 @@ fn qos2_duplicates_are_caught() {
         kinds(&o)
     );
 }
+
+const FAULTS: &str = include_str!("../../scenarios/sim/faults.yaml");
+
+fn run_faults(profile: &str, seed: u64, broker: Config) -> SimOutcome {
+    let workload = Workload::load_str("faults.yaml", FAULTS).expect("the faults workload loads");
+    let opts = SimOptions {
+        seed,
+        duration: Duration::from_secs(30 * 60),
+        profile: Profile::named(profile).expect("profile"),
+        // Coarser than the other tests' 1 ms: half an hour of a fleet, still in step with
+        // every timer of the workload (the shortest is hundreds of milliseconds).
+        tick: Duration::from_millis(10),
+        broker,
+    };
+    simulate(&workload, &opts).expect("the simulation runs")
+}
+
+#[test]
+fn every_fault_step_happens_and_the_correct_broker_stays_clean() {
+    let o = run_faults("lte", 1, Config::default());
+    assert!(
+        o.accounting.violations.is_empty(),
+        "{:#?}",
+        o.accounting.violations
+    );
+    let trace: Vec<String> = o.history.events.iter().map(|e| e.to_string()).collect();
+    for needle in [
+        "fault partition for 10.0s on meter-1",
+        "fault partition for 60.0s on tracker-4",
+        "fault hold on meter-1",
+        "fault release on meter-1",
+        "fault stall for 45.0s on meter-2",
+        "fault drop on tracker-2",
+        "fault reconnect storm on meter-6",
+        "broker crashed",
+        "broker started",
+    ] {
+        assert!(
+            trace.iter().any(|l| l.ends_with(needle)),
+            "no {needle:?} in the trace"
+        );
+    }
+    let a = &o.accounting;
+    // The 60 s partition of 4 trackers, the hold and the stall (each past 1.5 keep alive),
+    // the drop of 4, the storm of 10 and the restart of 10: 30 abnormal closes on lte,
+    // whose profile has no outages of its own.
+    assert_eq!(a.wills.abnormal_closes, 30, "{a:#?}");
+    // Each will reaches both subscribers, except the restart's 10, which the crash took.
+    assert_eq!(a.wills.delivered, 40, "{a:#?}");
+    assert_eq!(a.wills.lost_to_restart, 20, "{a:#?}");
+    assert!(a.reconnects >= 30);
+}
+
+#[test]
+fn fault_steps_replay_exactly() {
+    let a = run_faults("cellular-flaky", 4, Config::default());
+    let b = run_faults("cellular-flaky", 4, Config::default());
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert!(
+        a.accounting.violations.is_empty(),
+        "{:#?}",
+        a.accounting.violations
+    );
+}
+
+#[test]
+fn fault_steps_expose_a_broker_that_drops_wills() {
+    // On a LAN nothing fails but the fault steps: the missing wills are theirs.
+    let o = run_faults("lan", 1, faulty("no_will"));
+    assert!(
+        kinds(&o).contains(&ViolationKind::WillMissing),
+        "{:?}",
+        kinds(&o)
+    );
+}
+
+#[test]
+fn a_fault_too_close_to_the_end_is_refused() {
+    let workload = Workload::load_str("faults.yaml", FAULTS).expect("loads");
+    let opts = SimOptions {
+        seed: 1,
+        duration: Duration::from_secs(20 * 60),
+        profile: Profile::named("lan").expect("profile"),
+        tick: Duration::from_millis(10),
+        broker: Config::default(),
+    };
+    let e = simulate(&workload, &opts).err().expect("refused");
+    assert!(e.contains("lengthen --duration"), "{e}");
+}

@@ -102,6 +102,11 @@ pub fn main(args: SimArgs) -> i32 {
     for g in &mut workload.devices {
         g.count = g.count.saturating_mul(args.scale.max(1));
     }
+    let quiet = crate::sim::world::quiet_period(&workload);
+    if let Err(e) = crate::sim::faults::check_run(&workload, args.duration, quiet) {
+        eprintln!("mqttspec sim: {path}: {e}");
+        return exit::USAGE;
+    }
     let seed = args.seed.unwrap_or_else(now_seed);
     let Some(profile) = Profile::named(&args.profile) else {
         return exit::USAGE;
@@ -234,6 +239,14 @@ fn text_report(r: &Report<'_>) -> String {
         a.wills.unexpected,
         a.retained_topics_checked
     );
+    let restart_pairs: u64 = a.qos.iter().map(|c| c.lost_to_restart).sum();
+    if restart_pairs + a.wills.lost_to_restart > 0 {
+        let _ = writeln!(
+            s,
+            "lost to broker restarts (allowed): {restart_pairs} message pairs, {} will pairs",
+            a.wills.lost_to_restart
+        );
+    }
     let _ = writeln!(s, "trace hash {} ({} events)", r.trace_hash, r.events);
     if a.violations.is_empty() {
         let _ = writeln!(s, "no violations");

@@ -68,15 +68,26 @@ impl Subscriber {
                     ..Connect::default()
                 }),
             );
-            match next(&mut conn, &decoder).await {
-                Next::Packet(p) if matches!(&*p, Packet::ConnAck(a) if a.code == v311::ACCEPTED) => {
-                }
+            let connack = tokio::time::timeout(Duration::from_secs(10), next(&mut conn, &decoder));
+            let session_present = match connack.await {
+                Ok(Next::Packet(p)) => match *p {
+                    Packet::ConnAck(a) if a.code == v311::ACCEPTED => a.session_present,
+                    _ => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
                 _ => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
+            };
+            if !session_present {
+                // A new session (the broker restarted, say): no subscription, and the QoS 2
+                // packet ids of the old one mean nothing now.
+                unreleased.clear();
             }
-            if first || self.auditor {
+            if first || !session_present || self.auditor {
                 let qos = QoS::from_u8(self.qos).unwrap_or_default();
                 send(
                     &mut conn,

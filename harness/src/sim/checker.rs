@@ -19,7 +19,16 @@ pub struct Expectations {
     pub wills: BTreeMap<String, u8>,
     /// The subscriber that subscribes at the end to read the retained messages.
     pub auditor: Option<String>,
+    /// How long after a device's connection ends the broker may take to publish its will
+    /// (1.5 times the longest keep alive, and some): a broker crash within that time
+    /// excuses a missing will.
+    pub will_grace: Duration,
 }
+
+/// A message published this long before a broker crash should have reached an online
+/// subscriber before it; younger ones may be lost with the broker's state (the reference
+/// broker keeps nothing across a restart, and MQTT does not require it to).
+pub const RESTART_WINDOW: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +87,9 @@ pub struct QosCounts {
     pub unknown: u64,
     /// Pairs delivered although the publisher never got its acknowledgement.
     pub recovered: u64,
+    /// Pairs never delivered because a broker restart lost them (allowed): published
+    /// shortly before the crash, or before the subscriber had subscribed again.
+    pub lost_to_restart: u64,
     /// Delivery latency of first copies, milliseconds: p50, p99, max.
     pub latency_ms: [u64; 3],
 }
@@ -91,6 +103,8 @@ pub struct WillCounts {
     pub delivered: u64,
     pub missing: u64,
     pub unexpected: u64,
+    /// Missing, but a broker crash took them (allowed).
+    pub lost_to_restart: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -189,13 +203,32 @@ pub fn check(history: &History, exp: &Expectations) -> Accounting {
         c.acked += u64::from(p.acked);
     }
 
+    let crashes: Vec<Duration> = history
+        .events
+        .iter()
+        .filter(|e| e.what == What::BrokerDown)
+        .map(|e| e.at)
+        .collect();
     let auditor = exp.auditor.as_deref();
     for (name, filter, granted) in &exp.subscribers {
-        check_messages(history, &pubs, name, filter, *granted, end, &mut acc);
-        check_wills(history, exp, name, filter, *granted, end, &mut acc);
+        let sub = Sub {
+            name,
+            filter,
+            granted: *granted,
+        };
+        let gaps = subscription_gaps(history, name, &crashes);
+        check_messages(history, &pubs, &sub, &gaps, end, &mut acc);
+        check_wills(history, exp, &sub, (&crashes, &gaps), end, &mut acc);
     }
     if let Some(auditor) = auditor {
-        check_retained(history, &pubs, auditor, end, &mut acc);
+        check_retained(
+            history,
+            &pubs,
+            auditor,
+            crashes.last().copied(),
+            end,
+            &mut acc,
+        );
     }
     for e in &history.events {
         if let What::Garbage { subscriber, detail } = &e.what {
@@ -212,15 +245,45 @@ pub fn check(history: &History, exp: &Expectations) -> Accounting {
     acc
 }
 
+/// One live subscriber: its name, filter and granted QoS.
+struct Sub<'a> {
+    name: &'a str,
+    filter: &'a str,
+    granted: u8,
+}
+
+/// For each broker crash, the stretch of publication times whose messages the subscriber
+/// may never get: from [`RESTART_WINDOW`] before the crash until the subscriber's next
+/// subscription is in place (the end of the run if it never is).
+fn subscription_gaps(
+    history: &History,
+    name: &str,
+    crashes: &[Duration],
+) -> Vec<(Duration, Duration)> {
+    crashes
+        .iter()
+        .map(|&c| {
+            let back = history.events.iter().find(|e| {
+                e.at >= c
+                    && matches!(&e.what, What::Subscribed { subscriber, .. } if subscriber == name)
+            });
+            (
+                c.saturating_sub(RESTART_WINDOW),
+                back.map_or(Duration::MAX, |e| e.at),
+            )
+        })
+        .collect()
+}
+
 fn check_messages(
     history: &History,
     pubs: &BTreeMap<MsgId, Pub<'_>>,
-    name: &str,
-    filter: &str,
-    granted: u8,
+    sub: &Sub<'_>,
+    gaps: &[(Duration, Duration)],
     end: Duration,
     acc: &mut Accounting,
 ) {
+    let (name, filter, granted) = (sub.name, sub.filter, sub.granted);
     // Deliveries of each message to this subscriber, in order.
     let mut got: BTreeMap<&MsgId, Vec<Duration>> = BTreeMap::new();
     // Per (publisher, topic): the highest sequence delivered first so far.
@@ -300,7 +363,9 @@ fn check_messages(
         let effective = p.qos.min(granted);
         let c = &mut acc.qos[usize::from(effective.min(2))];
         c.expected += 1;
+        let in_gap = gaps.iter().any(|&(from, to)| p.at >= from && p.at < to);
         match got.get(id) {
+            None if in_gap => c.lost_to_restart += 1,
             None if p.acked && effective >= 1 => {
                 c.lost += 1;
                 acc.violations.push(violation(
@@ -347,14 +412,16 @@ fn check_messages(
 fn check_wills(
     history: &History,
     exp: &Expectations,
-    name: &str,
-    filter: &str,
-    granted: u8,
+    sub: &Sub<'_>,
+    (crashes, gaps): (&[Duration], &[(Duration, Duration)]),
     end: Duration,
     acc: &mut Accounting,
 ) {
+    let (name, filter, granted) = (sub.name, sub.filter, sub.granted);
     // Per (device, conn): accepted, how it ended.
     let mut conns: BTreeMap<(&str, u32), (bool, Option<bool>)> = BTreeMap::new();
+    // Per (device, conn): when it was accepted and when it ended, for broker crashes.
+    let mut spans: BTreeMap<(&str, u32), (Duration, Duration)> = BTreeMap::new();
     let mut wills: BTreeMap<(&str, u32), (usize, Duration)> = BTreeMap::new();
     for e in &history.events {
         match &e.what {
@@ -363,6 +430,7 @@ fn check_wills(
             }
             What::Connected { device, conn, .. } => {
                 conns.entry((device, *conn)).or_insert((false, None)).0 = true;
+                spans.insert((device, *conn), (e.at, end));
             }
             What::ConnectionEnded {
                 device,
@@ -371,6 +439,9 @@ fn check_wills(
                 ..
             } => {
                 conns.entry((device, *conn)).or_insert((false, None)).1 = Some(*clean);
+                if let Some(span) = spans.get_mut(&(device.as_str(), *conn)) {
+                    span.1 = e.at;
+                }
             }
             What::Delivered {
                 subscriber,
@@ -423,9 +494,24 @@ fn check_wills(
         if !matches(filter, &format!("fleet/{device}/will")) || !accepted {
             continue;
         }
+        // A broker that crashed while it held the will, or before it had published it,
+        // owes nothing: the will went with its state.
+        // Nor is a will owed to a subscriber whose subscription the crash took and that
+        // had not subscribed again when the connection ended.
+        let crashed = spans.get(&(*device, *conn)).is_some_and(|&(from, to)| {
+            crashes
+                .iter()
+                .any(|&c| c > from && c <= to.saturating_add(exp.will_grace))
+                || crashes
+                    .iter()
+                    .zip(gaps)
+                    .any(|(&c, &(_, back))| to >= c && to < back)
+        });
         if *ended == Some(false) {
             if wills.contains_key(&(*device, *conn)) {
                 acc.wills.delivered += 1;
+            } else if crashed {
+                acc.wills.lost_to_restart += 1;
             } else if (*will_qos).min(granted) >= 1 {
                 acc.wills.missing += 1;
                 acc.violations.push(violation(
@@ -444,13 +530,17 @@ fn check_retained(
     history: &History,
     pubs: &BTreeMap<MsgId, Pub<'_>>,
     auditor: &str,
+    last_crash: Option<Duration>,
     end: Duration,
     acc: &mut Accounting,
 ) {
     // Per topic: retained publications in order.
-    let mut per_topic: BTreeMap<&str, Vec<(&MsgId, bool)>> = BTreeMap::new();
+    let mut per_topic: BTreeMap<&str, Vec<(&MsgId, bool, Duration)>> = BTreeMap::new();
     for (id, p) in pubs.iter().filter(|(_, p)| p.retain) {
-        per_topic.entry(p.topic).or_default().push((id, p.acked));
+        per_topic
+            .entry(p.topic)
+            .or_default()
+            .push((id, p.acked, p.at));
     }
     let mut seen: BTreeMap<&str, (&MsgId, Duration)> = BTreeMap::new();
     for e in &history.events {
@@ -469,11 +559,14 @@ fn check_retained(
     for (topic, list) in &per_topic {
         acc.retained_topics_checked += 1;
         // Sequence order is publication order for one device's topic.
-        let last_acked = list.iter().rposition(|(_, acked)| *acked);
+        let last_acked = list.iter().rposition(|(_, acked, _)| *acked);
         let allowed: BTreeSet<&MsgId> = match last_acked {
-            Some(i) => list[i..].iter().map(|(id, _)| *id).collect(),
-            None => list.iter().map(|(id, _)| *id).collect(),
+            Some(i) => list[i..].iter().map(|(id, ..)| *id).collect(),
+            None => list.iter().map(|(id, ..)| *id).collect(),
         };
+        // A crash after the last acknowledged publication may have taken it: the broker
+        // may then hold nothing, or any later one.
+        let crashed_since = last_acked.is_some_and(|i| last_crash.is_some_and(|c| c > list[i].2));
         match seen.get(topic) {
             Some((id, _)) if allowed.contains(id) => {}
             Some((id, at)) => acc.violations.push(violation(
@@ -486,7 +579,7 @@ fn check_retained(
                     join(&allowed)
                 ),
             )),
-            None if last_acked.is_some() => acc.violations.push(violation(
+            None if last_acked.is_some() && !crashed_since => acc.violations.push(violation(
                 ViolationKind::RetainedWrong,
                 auditor,
                 topic,

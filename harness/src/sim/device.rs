@@ -6,7 +6,7 @@
 
 use super::client::{BROKER_HOST, BROKER_PORT, Ctx, Next, V311, buffered, next, send};
 use super::history::{MsgId, What, message_payload, will_payload};
-use super::link::{Conn, Link};
+use super::link::{Conn, Link, stall_begins};
 use super::profile::Profile;
 use super::rng::Rng;
 use super::workload::DeviceGroup;
@@ -142,6 +142,14 @@ impl Device {
             Ok(Next::Packet(p)) => match *p {
                 Packet::ConnAck(a) if a.code == v311::ACCEPTED => {
                     state.accepted = true;
+                    if !a.session_present {
+                        // The broker has no session for us (it restarted, say): what was
+                        // in flight can no longer be finished, and resending a QoS 2
+                        // PUBLISH to a new session could deliver it twice. Its outcome
+                        // stays unknown.
+                        state.inflight.clear();
+                        state.order.clear();
+                    }
                     self.ctx.record(What::Connected {
                         device: self.name.clone(),
                         conn: conn_no,
@@ -202,6 +210,7 @@ impl Device {
         let mut ping_deadline: Option<Instant> = None;
         let now = Instant::now();
         let mut next_publish = now + self.rng.between(Duration::ZERO, every);
+        let link = self.link.clone();
         loop {
             let ka_at = match ping_deadline {
                 Some(d) => d,
@@ -213,6 +222,11 @@ impl Device {
                 () = sleep_until(self.stop_at) => {
                     send(conn, Packet::Disconnect(Disconnect::default()));
                     return End::Stop;
+                }
+                thaw = stall_begins(&link) => {
+                    // Frozen: no reads, no writes, no timers. What the broker sent waits.
+                    sleep_until(thaw).await;
+                    next_publish = next_publish.max(Instant::now());
                 }
                 more = conn.fill() => {
                     if !more {

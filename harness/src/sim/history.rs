@@ -112,6 +112,10 @@ pub enum What {
     Fault { target: String, fault: String },
     /// A subscriber's subscription is in place.
     Subscribed { subscriber: String, filter: String },
+    /// The broker crashed: its sessions, wills and retained messages are gone.
+    BrokerDown,
+    /// The broker is running again.
+    BrokerUp,
 }
 
 impl fmt::Display for Event {
@@ -161,6 +165,8 @@ impl fmt::Display for Event {
             What::Subscribed { subscriber, filter } => {
                 write!(f, "{subscriber} subscribed {filter}")
             }
+            What::BrokerDown => f.write_str("broker crashed"),
+            What::BrokerUp => f.write_str("broker started"),
         }
     }
 }

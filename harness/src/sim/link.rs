@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use turmoil::net::TcpStream;
 
@@ -24,8 +24,20 @@ use turmoil::net::TcpStream;
 pub struct LinkState {
     /// No bytes pass before this instant.
     pub held_until: Option<Instant>,
+    /// No bytes pass until a release (a `hold` fault step).
+    pub held: bool,
+    /// The device's software is frozen until this instant (a `stall` fault step).
+    pub stalled_until: Option<Instant>,
     /// Bumped by every reset: connections opened under an older value close.
     pub resets: watch::Sender<u64>,
+    /// Woken on every change of the above, so waiters see a release at once.
+    pub changed: Rc<Notify>,
+}
+
+impl LinkState {
+    fn passable(&self, now: Instant) -> bool {
+        !self.held && self.held_until.is_none_or(|t| t <= now)
+    }
 }
 
 pub type Link = Rc<RefCell<LinkState>>;
@@ -33,18 +45,50 @@ pub type Link = Rc<RefCell<LinkState>>;
 pub fn new_link() -> Link {
     Rc::new(RefCell::new(LinkState {
         held_until: None,
+        held: false,
+        stalled_until: None,
         resets: watch::channel(0).0,
+        changed: Rc::new(Notify::new()),
     }))
 }
 
-/// Waits while the link is in a silent outage.
+/// Waits while the link is in a silent outage, a partition or a hold.
 pub async fn wait_passable(link: &Link) {
     loop {
-        let until = link.borrow().held_until;
+        let (changed, until) = {
+            let s = link.borrow();
+            if s.passable(Instant::now()) {
+                return;
+            }
+            (s.changed.clone(), s.held_until.filter(|_| !s.held))
+        };
+        // Created before waiting: a change made meanwhile still wakes it.
+        let notified = changed.notified();
         match until {
-            Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
-            _ => return,
+            Some(t) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(t) => {}
+                    () = notified => {}
+                }
+            }
+            None => notified.await,
         }
+    }
+}
+
+/// Resolves when the device's software is frozen by a stall, with the instant it thaws.
+pub async fn stall_begins(link: &Link) -> Instant {
+    loop {
+        let changed = {
+            let s = link.borrow();
+            if let Some(t) = s.stalled_until
+                && t > Instant::now()
+            {
+                return t;
+            }
+            s.changed.clone()
+        };
+        changed.notified().await;
     }
 }
 

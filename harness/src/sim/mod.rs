@@ -6,6 +6,7 @@ pub mod backend;
 pub mod checker;
 pub mod client;
 pub mod device;
+pub mod faults;
 pub mod history;
 pub mod link;
 pub mod profile;

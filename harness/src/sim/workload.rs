@@ -25,7 +25,7 @@ use crate::scenario::LoadError;
 use crate::scenario::duration::Dur;
 use crate::scenario::load::first_line;
 use serde::Deserialize;
-use serde_saphyr::Location;
+use serde_saphyr::{Location, Spanned};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +37,9 @@ pub struct Workload {
     pub devices: Vec<DeviceGroup>,
     #[serde(default)]
     pub subscribers: Vec<SubscriberSpec>,
+    /// Scheduled network and broker faults (see [`super::faults`]).
+    #[serde(default)]
+    pub faults: Vec<Spanned<FaultStep>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +115,70 @@ pub struct SubscriberSpec {
     /// outages (a backend is not a roaming device). Default: `lan`.
     #[serde(default)]
     pub profile: Option<String>,
+}
+
+/// One scheduled fault. `at` counts from the moment the devices start (after the
+/// subscribers are in place); targets name a device group or one device, all devices when
+/// neither is given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultStep {
+    /// Nothing passes either way on the targets' links for `for`; bytes wait, as TCP
+    /// retransmits them, and flow again afterwards unless a side gave up meanwhile.
+    Partition(Timed),
+    /// Like a partition, but until a later `release` of the same targets.
+    Hold(Targeted),
+    Release(Targeted),
+    /// The targets' connections are reset at once (no DISCONNECT); they may reconnect.
+    Drop(Targeted),
+    /// The targets' software freezes for `for`: it neither reads nor writes nor pings,
+    /// while its connection stays open.
+    Stall(Timed),
+    /// Every device's connection is reset at the same instant.
+    ReconnectStorm(AtOnly),
+    /// The broker crashes (no wills, no state kept: the reference broker does not persist)
+    /// and comes back after `down`.
+    RestartBroker(Restart),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targeted {
+    pub at: Dur,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timed {
+    pub at: Dur,
+    #[serde(rename = "for")]
+    pub length: Dur,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtOnly {
+    pub at: Dur,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    pub at: Dur,
+    #[serde(default = "default_down")]
+    pub down: Dur,
+}
+
+fn default_down() -> Dur {
+    Dur(Duration::from_secs(5))
 }
 
 fn yes() -> bool {
@@ -217,6 +284,7 @@ impl Workload {
                 ));
             }
         }
+        super::faults::check(&w, path, text)?;
         Ok(w)
     }
 

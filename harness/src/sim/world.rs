@@ -3,8 +3,9 @@
 
 use super::backend::Subscriber;
 use super::checker::{self, Accounting, Expectations};
-use super::client::{BROKER_PORT, Ctx};
+use super::client::{BROKER_HOST, BROKER_PORT, Ctx};
 use super::device::Device;
+use super::faults;
 use super::history::{History, What};
 use super::link::{Link, new_link};
 use super::profile::Profile;
@@ -59,7 +60,7 @@ impl Listener for SimListener {
 
 /// When devices stop causing outages: late enough that every device is back and every
 /// will of the last outages has been published before the devices stop.
-fn quiet_period(w: &Workload) -> Duration {
+pub fn quiet_period(w: &Workload) -> Duration {
     w.devices
         .iter()
         .map(|g| g.keep_alive.0 * 3 / 2 + g.reconnect.max.0 + Duration::from_secs(30))
@@ -94,17 +95,75 @@ async fn outages(
         });
         {
             let mut s = link.borrow_mut();
-            s.held_until = Some(start + len);
+            let end = start + len;
+            s.held_until = Some(s.held_until.map_or(end, |t| t.max(end)));
             if !silent {
                 s.resets.send_modify(|n| *n += 1);
             }
+            s.changed.notify_waiters();
         }
         sleep_until(start + len).await;
     }
 }
 
+/// Steps the simulation to its end, crashing and restarting the broker host as the
+/// schedule says (only the simulation loop can do that to a host).
+fn run_with_restarts(
+    sim: &mut turmoil::Sim<'_>,
+    schedule: &[faults::Fault],
+    clients: &[String],
+    ctx: &Ctx,
+) -> Result<(), String> {
+    // (when, crash or start), in time order.
+    let mut plan: Vec<(Duration, bool)> = Vec::new();
+    for f in schedule {
+        if let faults::Action::RestartBroker { down } = f.action {
+            plan.push((WARMUP + f.at, true));
+            plan.push((WARMUP + f.at + down, false));
+        }
+    }
+    plan.sort();
+    let mut plan = plan.into_iter().peekable();
+    let mut down = false;
+    loop {
+        while let Some(&(at, crash)) = plan.peek()
+            && sim.elapsed() >= at
+        {
+            plan.next();
+            let now = sim.elapsed();
+            if crash && !down {
+                // A crashed machine sends nothing: cut it off while its sockets go, or
+                // their closes would reach the peers, in an order that hangs on tokio's
+                // task ids (not on the seed). Peers learn of the crash the way they
+                // would: a keep alive unanswered, or a reset from the restarted broker.
+                for c in clients {
+                    sim.partition(BROKER_HOST, c.as_str());
+                }
+                sim.crash(BROKER_HOST);
+                for c in clients {
+                    sim.repair(BROKER_HOST, c.as_str());
+                }
+                ctx.history.borrow_mut().push(now, What::BrokerDown);
+                down = true;
+            } else if !crash && down {
+                sim.bounce(BROKER_HOST);
+                ctx.history.borrow_mut().push(now, What::BrokerUp);
+                down = false;
+            }
+        }
+        if sim
+            .step()
+            .map_err(|e| format!("the simulation failed: {e}"))?
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// Runs the workload and checks its history.
 pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, String> {
+    faults::check_run(workload, opts.duration, quiet_period(workload))?;
+    let schedule = faults::resolve(workload);
     let stop = WARMUP + opts.duration;
     let total = stop + SETTLE + AUDIT + Duration::from_secs(5);
     let mut sim = turmoil::Builder::new()
@@ -132,7 +191,16 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
     });
 
     let ctx = Ctx::new();
-    let mut exp = Expectations::default();
+    let mut exp = Expectations {
+        will_grace: workload
+            .devices
+            .iter()
+            .map(|g| g.keep_alive.0 * 3 / 2)
+            .max()
+            .unwrap_or_default()
+            + Duration::from_secs(10),
+        ..Expectations::default()
+    };
     let lan = Profile::named("lan").ok_or("no lan profile")?;
     let mut subs = Vec::new();
     for s in &workload.subscribers {
@@ -216,11 +284,14 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
         let chunk = chunk.to_vec();
         let ctx = ctx.clone();
         let seed = opts.seed;
+        let schedule = schedule.clone();
         sim.client(format!("devices-{h}"), async move {
             let start = Instant::now();
             let mut tasks = Vec::new();
+            let mut links = Vec::new();
             for (name, group, profile) in chunk {
                 let link = new_link();
+                links.push((name.clone(), group.group.clone(), link.clone()));
                 let mut rng = Rng::derive(seed, &name);
                 let offset = rng.between(Duration::ZERO, group.publish.every.0);
                 let fault_until = start + (stop.saturating_sub(quiet));
@@ -246,6 +317,7 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
                     .run(),
                 ));
             }
+            tokio::task::spawn_local(faults::apply(schedule, links, ctx.clone(), start + WARMUP));
             for t in tasks {
                 let _ = t.await;
             }
@@ -256,8 +328,9 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
         });
     }
 
-    sim.run()
-        .map_err(|e| format!("the simulation failed: {e}"))?;
+    let mut clients = vec!["backend".to_owned()];
+    clients.extend((0..devices.len().div_ceil(DEVICES_PER_HOST)).map(|h| format!("devices-{h}")));
+    run_with_restarts(&mut sim, &schedule, &clients, &ctx)?;
     let history = ctx.history.take();
     let accounting = checker::check(&history, &exp);
     Ok(SimOutcome {

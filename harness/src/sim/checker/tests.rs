@@ -112,6 +112,7 @@ impl H {
             subscribers: vec![("s".into(), "fleet/#".into(), granted)],
             wills: [("d".to_owned(), 1u8)].into_iter().collect(),
             auditor: Some("audit".into()),
+            will_grace: Duration::from_secs(45),
         };
         check(&self.0, &exp)
     }
@@ -234,4 +235,100 @@ fn retained_state_must_be_the_last_acknowledged_or_later() {
     none.retained(10, 1, true);
     let acc = none.check(0);
     assert!(kinds(&acc).contains(&ViolationKind::RetainedWrong));
+}
+
+fn subscribed(h: &mut H, ms: u64) -> &mut H {
+    h.at(
+        ms,
+        What::Subscribed {
+            subscriber: "s".into(),
+            filter: "fleet/#".into(),
+        },
+    )
+}
+
+#[test]
+fn a_broker_crash_excuses_only_what_it_could_take() {
+    let min = 60_000;
+    let mut h = H::new();
+    subscribed(&mut h, 5);
+    h.publish(10, 1, 1, true) // long before the crash: still owed
+        .publish(10 * min, 2, 1, true) // just before the crash
+        .at(10 * min + 500, What::BrokerDown)
+        .end(10 * min + 600, 1, false) // its will went with the broker
+        .at(10 * min + 5_000, What::BrokerUp)
+        .publish(10 * min + 6_000, 3, 1, true); // before the subscriber is back
+    subscribed(&mut h, 10 * min + 7_000);
+    h.publish(10 * min + 8_000, 4, 1, true); // after: owed again
+    let acc = h.check(1);
+    let lost: Vec<String> = acc
+        .violations
+        .iter()
+        .filter(|v| v.kind == ViolationKind::Lost)
+        .map(|v| v.subject.clone())
+        .collect();
+    assert_eq!(lost, vec!["d#1", "d#4"], "{:#?}", acc.violations);
+    assert_eq!(acc.qos[1].lost_to_restart, 2);
+    assert_eq!(acc.wills.lost_to_restart, 1);
+    assert!(!kinds(&acc).contains(&ViolationKind::WillMissing));
+}
+
+#[test]
+fn a_will_owed_long_before_a_crash_is_still_missing() {
+    let min = 60_000;
+    let mut h = H::new();
+    subscribed(&mut h, 5);
+    h.end(min, 1, false)
+        .at(10 * min, What::BrokerDown)
+        .at(10 * min + 5_000, What::BrokerUp);
+    let acc = h.check(1);
+    assert_eq!(kinds(&acc), vec![ViolationKind::WillMissing]);
+}
+
+#[test]
+fn a_crash_allows_an_empty_retained_store() {
+    let mut h = H::new();
+    h.retained(10, 1, true).at(1_000, What::BrokerDown);
+    assert!(h.check(1).violations.is_empty());
+    // Without the crash the same history is a violation.
+    let mut h = H::new();
+    h.retained(10, 1, true).at(
+        1_000,
+        What::ConnectSent {
+            device: "x".into(),
+            conn: 1,
+        },
+    );
+    assert!(kinds(&h.check(1)).contains(&ViolationKind::RetainedWrong));
+}
+
+#[test]
+fn a_will_is_not_owed_while_the_crash_has_taken_the_subscription() {
+    let min = 60_000;
+    let mut h = H::new();
+    subscribed(&mut h, 5);
+    h.at(min, What::BrokerDown)
+        .at(min + 5_000, What::BrokerUp)
+        .at(
+            min + 6_000,
+            What::Connected {
+                device: "d".into(),
+                conn: 2,
+                session_present: false,
+            },
+        )
+        .end(4 * min, 2, false); // long after the crash, before the subscriber is back
+    subscribed(&mut h, 5 * min);
+    h.at(
+        5 * min + 1_000,
+        What::Connected {
+            device: "d".into(),
+            conn: 3,
+            session_present: false,
+        },
+    )
+    .end(6 * min, 3, false); // after: owed
+    let acc = h.check(1);
+    let missing: Vec<String> = acc.violations.iter().map(|v| v.subject.clone()).collect();
+    assert_eq!(missing, vec!["will of d conn 3"], "{:#?}", acc.violations);
 }
