@@ -102,7 +102,7 @@ pub fn main(args: SimArgs) -> i32 {
     for g in &mut workload.devices {
         g.count = g.count.saturating_mul(args.scale.max(1));
     }
-    let quiet = crate::sim::world::quiet_period(&workload);
+    let quiet = crate::sim::fleet::quiet_period(&workload);
     if let Err(e) = crate::sim::faults::check_run(&workload, args.duration, quiet) {
         eprintln!("mqttspec sim: {path}: {e}");
         return exit::USAGE;

@@ -7,6 +7,7 @@ pub mod checker;
 pub mod client;
 pub mod device;
 pub mod faults;
+pub mod fleet;
 pub mod history;
 pub mod link;
 pub mod profile;

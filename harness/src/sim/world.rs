@@ -1,31 +1,22 @@
 //! Builds and runs one simulation: the reference broker, the backend subscribers and the
 //! device fleet inside turmoil, on one seed, in virtual time.
 
-use super::backend::Subscriber;
-use super::checker::{self, Accounting, Expectations};
+use super::checker::{self, Accounting};
 use super::client::{BROKER_HOST, BROKER_PORT, Ctx};
-use super::device::Device;
 use super::faults;
+use super::fleet::{DevicePlan, Plan, WARMUP, run_backend, run_devices};
 use super::history::{History, What};
-use super::link::{Link, new_link};
 use super::profile::Profile;
-use super::rng::Rng;
 use super::workload::Workload;
 use mqttspec_broker::Config;
 use mqttspec_broker::config::Anonymous;
 use mqttspec_broker::driver::{Listener, serve};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::time::{Instant, sleep_until};
 
 /// Devices per simulated host: turmoil polls every host on every tick, so fewer, fuller
 /// hosts run faster; faults are per device anyway (see [`super::link`]).
 const DEVICES_PER_HOST: usize = 50;
-/// Subscribers connect before this, devices start after it.
-const WARMUP: Duration = Duration::from_secs(2);
-/// After the devices stop: time for the last deliveries, then for the retained audit.
-const SETTLE: Duration = Duration::from_secs(20);
-const AUDIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct SimOptions {
@@ -55,54 +46,6 @@ impl Listener for SimListener {
     async fn accept(&mut self) -> std::io::Result<(Self::Stream, Option<SocketAddr>)> {
         let (s, peer) = self.0.accept().await?;
         Ok((s, Some(peer)))
-    }
-}
-
-/// When devices stop causing outages: late enough that every device is back and every
-/// will of the last outages has been published before the devices stop.
-pub fn quiet_period(w: &Workload) -> Duration {
-    w.devices
-        .iter()
-        .map(|g| g.keep_alive.0 * 3 / 2 + g.reconnect.max.0 + Duration::from_secs(30))
-        .max()
-        .unwrap_or_default()
-}
-
-/// Draws outages for one device's link until `until`, per its profile.
-async fn outages(
-    link: Link,
-    device: String,
-    profile: Profile,
-    mut rng: Rng,
-    ctx: Ctx,
-    until: Instant,
-) {
-    let Some(o) = profile.outages.clone() else {
-        return;
-    };
-    loop {
-        let start = Instant::now() + rng.between(o.every.0, o.every.1);
-        let len = rng.between(o.length.0, o.length.1);
-        if start + len >= until {
-            return;
-        }
-        sleep_until(start).await;
-        let silent = rng.chance(o.silent_share);
-        let kind = if silent { "silent" } else { "reset" };
-        ctx.record(What::Fault {
-            target: device.clone(),
-            fault: format!("{kind} outage for {:.1}s", len.as_secs_f64()),
-        });
-        {
-            let mut s = link.borrow_mut();
-            let end = start + len;
-            s.held_until = Some(s.held_until.map_or(end, |t| t.max(end)));
-            if !silent {
-                s.resets.send_modify(|n| *n += 1);
-            }
-            s.changed.notify_waiters();
-        }
-        sleep_until(start + len).await;
     }
 }
 
@@ -162,10 +105,8 @@ fn run_with_restarts(
 
 /// Runs the workload and checks its history.
 pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, String> {
-    faults::check_run(workload, opts.duration, quiet_period(workload))?;
-    let schedule = faults::resolve(workload);
-    let stop = WARMUP + opts.duration;
-    let total = stop + SETTLE + AUDIT + Duration::from_secs(5);
+    let plan = Plan::new(workload, opts.seed, opts.duration, &opts.profile)?;
+    let total = plan.total;
     let mut sim = turmoil::Builder::new()
         .simulation_duration(total)
         .tick_duration(opts.tick)
@@ -191,148 +132,31 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
     });
 
     let ctx = Ctx::new();
-    let mut exp = Expectations {
-        will_grace: workload
-            .devices
-            .iter()
-            .map(|g| g.keep_alive.0 * 3 / 2)
-            .max()
-            .unwrap_or_default()
-            + Duration::from_secs(10),
-        ..Expectations::default()
-    };
-    let lan = Profile::named("lan").ok_or("no lan profile")?;
-    let mut subs = Vec::new();
-    for s in &workload.subscribers {
-        let profile = match &s.profile {
-            Some(p) => Profile::named(p).ok_or_else(|| format!("unknown profile {p}"))?,
-            None => lan.clone(),
-        };
-        subs.push((s.name.clone(), s.filter.clone(), s.qos, profile));
-        exp.subscribers
-            .push((s.name.clone(), s.filter.clone(), s.qos));
-    }
-    let has_retained = workload.devices.iter().any(|g| g.publish.retain);
-    if has_retained {
-        exp.auditor = Some("audit".into());
-    }
-    {
-        let ctx = ctx.clone();
-        let seed = opts.seed;
-        sim.client("backend", async move {
-            let start = Instant::now();
-            let mut tasks = Vec::new();
-            for (name, filter, qos, profile) in subs {
-                let rng = Rng::derive(seed, &format!("sub/{name}"));
-                tasks.push(tokio::task::spawn_local(
-                    Subscriber {
-                        name,
-                        filter,
-                        qos,
-                        ctx: ctx.clone(),
-                        rng,
-                        stop_at: start + stop + SETTLE,
-                        auditor: false,
-                        profile,
-                    }
-                    .run(),
-                ));
-            }
-            if has_retained {
-                sleep_until(start + stop + SETTLE).await;
-                tasks.push(tokio::task::spawn_local(
-                    Subscriber {
-                        name: "audit".into(),
-                        filter: "fleet/+/state".into(),
-                        qos: 1,
-                        ctx: ctx.clone(),
-                        rng: Rng::derive(seed, "audit"),
-                        stop_at: start + stop + SETTLE + AUDIT,
-                        auditor: true,
-                        profile: lan,
-                    }
-                    .run(),
-                ));
-            }
-            for t in tasks {
-                let _ = t.await;
-            }
-            // A finished client host is torn down with its link tasks: stay until the end,
-            // so the last DISCONNECTs and closes cross the link.
-            sleep_until(start + stop + SETTLE + AUDIT).await;
+    sim.client("backend", {
+        let (plan, ctx) = (plan.clone(), ctx.clone());
+        async move {
+            run_backend(plan, ctx).await;
             Ok(())
-        });
-    }
-
-    let quiet = quiet_period(workload);
-    let mut devices = Vec::new();
-    for g in &workload.devices {
-        let profile = match &g.profile {
-            Some(p) => Profile::named(p).ok_or_else(|| format!("unknown profile {p}"))?,
-            None => opts.profile.clone(),
-        };
-        if let Some(w) = &g.will {
-            for n in 1..=g.count {
-                exp.wills.insert(format!("{}-{n}", g.group), w.qos);
-            }
         }
-        for n in 1..=g.count {
-            devices.push((format!("{}-{n}", g.group), g.clone(), profile.clone()));
-        }
-    }
-    for (h, chunk) in devices.chunks(DEVICES_PER_HOST).enumerate() {
-        let chunk = chunk.to_vec();
-        let ctx = ctx.clone();
-        let seed = opts.seed;
-        let schedule = schedule.clone();
+    });
+    let chunks: Vec<Vec<DevicePlan>> = plan
+        .devices
+        .chunks(DEVICES_PER_HOST)
+        .map(<[DevicePlan]>::to_vec)
+        .collect();
+    for (h, chunk) in chunks.iter().enumerate() {
+        let (plan, ctx, chunk) = (plan.clone(), ctx.clone(), chunk.clone());
         sim.client(format!("devices-{h}"), async move {
-            let start = Instant::now();
-            let mut tasks = Vec::new();
-            let mut links = Vec::new();
-            for (name, group, profile) in chunk {
-                let link = new_link();
-                links.push((name.clone(), group.group.clone(), link.clone()));
-                let mut rng = Rng::derive(seed, &name);
-                let offset = rng.between(Duration::ZERO, group.publish.every.0);
-                let fault_until = start + (stop.saturating_sub(quiet));
-                tokio::task::spawn_local(outages(
-                    link.clone(),
-                    name.clone(),
-                    profile.clone(),
-                    Rng::new(rng.next_u64()),
-                    ctx.clone(),
-                    fault_until,
-                ));
-                tasks.push(tokio::task::spawn_local(
-                    Device {
-                        name,
-                        group,
-                        profile,
-                        link,
-                        rng,
-                        ctx: ctx.clone(),
-                        start_at: start + WARMUP + offset,
-                        stop_at: start + stop,
-                    }
-                    .run(),
-                ));
-            }
-            tokio::task::spawn_local(faults::apply(schedule, links, ctx.clone(), start + WARMUP));
-            for t in tasks {
-                let _ = t.await;
-            }
-            // A finished client host is torn down with its link tasks: stay until the end,
-            // so the last DISCONNECTs and closes cross the link.
-            sleep_until(start + stop + SETTLE + AUDIT).await;
+            run_devices(plan, chunk, ctx).await;
             Ok(())
         });
     }
 
     let mut clients = vec!["backend".to_owned()];
-    clients.extend((0..devices.len().div_ceil(DEVICES_PER_HOST)).map(|h| format!("devices-{h}")));
-    run_with_restarts(&mut sim, &schedule, &clients, &ctx)?;
+    clients.extend((0..chunks.len()).map(|h| format!("devices-{h}")));
+    run_with_restarts(&mut sim, &plan.schedule, &clients, &ctx)?;
     let history = ctx.history.take();
-    let accounting = checker::check(&history, &exp);
+    let accounting = checker::check(&history, &plan.expectations);
     Ok(SimOutcome {
         trace_hash: history.trace_hash(),
         history,
