@@ -1,7 +1,7 @@
 //! Backend subscribers (persistent sessions on a clean link, as in a data centre) and the
 //! auditor that reads the retained messages at the end of a run.
 
-use super::client::{BROKER_HOST, BROKER_PORT, Ctx, Next, V311, buffered, next, send};
+use super::client::{Ctx, Next, V311, buffered, next, send};
 use super::history::{PayloadId, What, parse_payload};
 use super::link::{Conn, new_link};
 use super::profile::Profile;
@@ -46,8 +46,7 @@ impl Subscriber {
         let mut first = true;
         while Instant::now() < self.stop_at {
             let Some(mut conn) = Conn::open(
-                BROKER_HOST,
-                BROKER_PORT,
+                &self.ctx.net,
                 &link,
                 &profile,
                 &mut self.rng,

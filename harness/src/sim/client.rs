@@ -5,6 +5,7 @@ use super::history::{History, What};
 use super::link::Conn;
 use mqttspec_codec::{Decoder, Packet, ProtocolVersion};
 use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -13,11 +14,26 @@ pub const V311: ProtocolVersion = ProtocolVersion::V311;
 pub const BROKER_HOST: &str = "broker";
 pub const BROKER_PORT: u16 = 1883;
 
-/// The run's shared history and clock origin.
+/// Where the run's connections go.
+#[derive(Clone, Debug)]
+pub enum Net {
+    /// The reference broker on its turmoil host.
+    Sim,
+    /// A real broker over TCP.
+    Tcp(SocketAddr),
+}
+
+/// The run's shared history and clock origin, and how its clients reach the broker.
 #[derive(Clone)]
 pub struct Ctx {
     pub history: Rc<RefCell<History>>,
     pub start: Instant,
+    pub net: Net,
+    /// Put before every topic and client id on the wire: empty in the simulator; on a real
+    /// broker, a tag of the run (`mqttspec-sim/<tag>/`) so that neither other runs'
+    /// sessions and retained messages nor other clients' traffic mix with this run's. The
+    /// history keeps the unprefixed names.
+    pub prefix: Rc<str>,
 }
 
 impl Ctx {
@@ -25,6 +41,17 @@ impl Ctx {
         Self {
             history: Rc::default(),
             start: Instant::now(),
+            net: Net::Sim,
+            prefix: Rc::from(""),
+        }
+    }
+
+    /// A run against a real broker; `tag` tells it from other runs.
+    pub fn real(addr: SocketAddr, tag: &str) -> Self {
+        Self {
+            net: Net::Tcp(addr),
+            prefix: Rc::from(format!("mqttspec-sim/{tag}/")),
+            ..Self::new()
         }
     }
 
@@ -38,6 +65,27 @@ impl Ctx {
 
     pub fn at(&self, offset: Duration) -> Instant {
         self.start + offset
+    }
+
+    /// A topic or filter as it goes on the wire.
+    pub fn wire(&self, topic: &str) -> String {
+        format!("{}{topic}", self.prefix)
+    }
+
+    /// A topic as the history records it; a topic outside the run's prefix stays whole
+    /// (and the checker will call it unexpected).
+    pub fn unwire<'a>(&self, topic: &'a str) -> &'a str {
+        topic.strip_prefix(&*self.prefix).unwrap_or(topic)
+    }
+
+    /// A client id as it goes on the wire: on a real broker, unique to the run.
+    pub fn client_id(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            let tag = self.prefix.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            format!("{tag}-{name}")
+        }
     }
 }
 

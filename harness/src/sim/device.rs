@@ -4,7 +4,7 @@
 //! original order, 3.1.1 section 4.4), pings within its keep alive, treats a missing
 //! PINGRESP as a dead link, and reconnects with exponential backoff and jitter.
 
-use super::client::{BROKER_HOST, BROKER_PORT, Ctx, Next, V311, buffered, next, send};
+use super::client::{Ctx, Next, V311, buffered, next, send};
 use super::history::{MsgId, What, message_payload, will_payload};
 use super::link::{Conn, Link, stall_begins};
 use super::profile::Profile;
@@ -103,8 +103,7 @@ impl Device {
     async fn connection(&mut self, state: &mut State) -> End {
         state.accepted = false;
         let Some(mut conn) = Conn::open(
-            BROKER_HOST,
-            BROKER_PORT,
+            &self.ctx.net,
             &self.link,
             &self.profile,
             &mut self.rng,

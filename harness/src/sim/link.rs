@@ -17,7 +17,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
-use turmoil::net::TcpStream;
+use super::client::{BROKER_HOST, BROKER_PORT, Net};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The outage state of one device's link, shared by its connections.
 #[derive(Debug)]
@@ -145,6 +146,28 @@ impl Pacer {
     }
 }
 
+type Halves = (Box<dyn AsyncRead + Unpin>, Box<dyn AsyncWrite + Unpin>);
+
+/// A TCP connection to the broker, split.
+async fn connect(net: &Net) -> Option<Halves> {
+    match net {
+        Net::Sim => {
+            let s = turmoil::net::TcpStream::connect((BROKER_HOST, BROKER_PORT))
+                .await
+                .ok()?;
+            let (r, w) = s.into_split();
+            Some((Box::new(r), Box::new(w)))
+        }
+        Net::Tcp(addr) => {
+            let s = tokio::net::TcpStream::connect(addr).await.ok()?;
+            // Small packets, sent as they come, as an MQTT client does.
+            let _ = s.set_nodelay(true);
+            let (r, w) = s.into_split();
+            Some((Box::new(r), Box::new(w)))
+        }
+    }
+}
+
 /// A device's connection through its link.
 pub struct Conn {
     up: mpsc::UnboundedSender<(Instant, Bytes)>,
@@ -158,8 +181,7 @@ impl Conn {
     /// Opens a connection to `host:port` through `link`; `None` when the link refuses it or
     /// the connect does not complete within `timeout`.
     pub async fn open(
-        host: &str,
-        port: u16,
+        net: &Net,
         link: &Link,
         profile: &Profile,
         rng: &mut Rng,
@@ -172,11 +194,10 @@ impl Conn {
             let mut pacer = Pacer::new(profile, profile.up_kbps);
             tokio::time::sleep_until(pacer.arrival(60, rng) + profile.delay).await;
             wait_passable(link).await;
-            TcpStream::connect((host, port)).await.ok()
+            connect(net).await
         };
-        let stream = tokio::time::timeout_at(deadline, connect).await.ok()??;
+        let (mut rd, mut wr) = tokio::time::timeout_at(deadline, connect).await.ok()??;
         let resets = link.borrow().resets.subscribe();
-        let (mut rd, mut wr) = stream.into_split();
         // Each direction: chunks are stamped with their arrival time when they are sent,
         // and a second task hands them over at that time, so a slow link still pipelines.
         let (up_tx, mut up_rx) = mpsc::unbounded_channel::<(Instant, Bytes)>();
