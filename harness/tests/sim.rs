@@ -55,6 +55,7 @@ fn run_workload(text: &str, profile: &str, seed: u64, minutes: u64, broker: Conf
         profile: Profile::named(profile).expect("profile"),
         tick: Duration::from_millis(1),
         broker,
+        draw_profiles: false,
     };
     simulate(&workload, &opts).expect("the simulation runs")
 }
@@ -120,6 +121,7 @@ fn small_run_trace_is_pinned() {
         profile: Profile::named("edge").expect("profile"),
         tick: Duration::from_millis(1),
         broker: Config::default(),
+        draw_profiles: false,
     };
     let o = simulate(&workload, &opts).expect("runs");
     let trace: Vec<String> = o.history.events.iter().map(|e| e.to_string()).collect();
@@ -195,6 +197,31 @@ fn qos2_duplicates_are_caught() {
     );
 }
 
+/// `--swarm` runs: the drawn figures are used, and the checker still catches a broker fault.
+#[test]
+fn drawn_profiles_are_used_and_violations_still_caught() {
+    let workload = Workload::load_str("test.yaml", WORKLOAD).expect("the test workload loads");
+    let named = Profile::named("cellular-flaky").expect("profile");
+    let opts = SimOptions {
+        seed: 3,
+        duration: Duration::from_secs(600),
+        profile: named.clone(),
+        tick: Duration::from_millis(10),
+        broker: faulty("no_will"),
+        draw_profiles: true,
+    };
+    let o = simulate(&workload, &opts).expect("the simulation runs");
+    let drawn = o.profiles.get("meter").expect("the meter group's profile");
+    assert_eq!(drawn.name, "cellular-flaky");
+    assert_ne!(drawn, &named, "the figures were drawn");
+    assert_ne!(o.profiles.get("tracker"), Some(drawn), "one draw per group");
+    assert!(
+        kinds(&o).contains(&ViolationKind::WillMissing),
+        "{:?}",
+        kinds(&o)
+    );
+}
+
 const FAULTS: &str = include_str!("../../scenarios/sim/faults.yaml");
 
 fn run_faults(profile: &str, seed: u64, broker: Config) -> SimOutcome {
@@ -207,6 +234,7 @@ fn run_faults(profile: &str, seed: u64, broker: Config) -> SimOutcome {
         // every timer of the workload (the shortest is hundreds of milliseconds).
         tick: Duration::from_millis(10),
         broker,
+        draw_profiles: false,
     };
     simulate(&workload, &opts).expect("the simulation runs")
 }
@@ -279,6 +307,7 @@ fn a_fault_too_close_to_the_end_is_refused() {
         profile: Profile::named("lan").expect("profile"),
         tick: Duration::from_millis(10),
         broker: Config::default(),
+        draw_profiles: false,
     };
     let e = simulate(&workload, &opts).err().expect("refused");
     assert!(e.contains("lengthen --duration"), "{e}");

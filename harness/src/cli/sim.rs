@@ -3,11 +3,13 @@
 
 use super::common::{now_seed, write_output};
 use crate::report::exit;
+use crate::sim::spread::Figures;
 use crate::sim::workload::{DEFAULT_PATH, DEFAULT_TEXT};
 use crate::sim::{Accounting, Profile, SimOptions, Workload, simulate};
 use clap::{Args, ValueEnum};
 use mqttspec_broker::Config;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +41,10 @@ pub struct SimArgs {
     /// Write the event trace (one line per event) to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Run N seeds, from --seed on, each drawing its device groups' profile figures within
+    /// the named profiles' ranges (docs/sim.md); `--swarm 1 --seed S` replays one of them.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub swarm: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,8 +83,20 @@ struct Report<'a> {
     wall_s: f64,
     events: usize,
     trace_hash: String,
-    accounting: &'a Accounting,
+    /// Whether the groups' profiles were drawn from their ranges (`--swarm`).
+    drawn_profiles: bool,
+    /// The figures each device group ran on.
+    profiles: BTreeMap<String, Figures>,
+    accounting: Accounting,
     replay: String,
+}
+
+/// The JSON report of `--swarm`.
+#[derive(Serialize)]
+struct SwarmReport<'a> {
+    format_version: u32,
+    runs: &'a [Report<'a>],
+    failed_seeds: Vec<u64>,
 }
 
 pub fn main(args: SimArgs) -> i32 {
@@ -111,28 +129,102 @@ pub fn main(args: SimArgs) -> i32 {
     let Some(profile) = Profile::named(&args.profile) else {
         return exit::USAGE;
     };
-    let replay = replay_command(&args, &path, seed);
+    if args.swarm.is_some() && args.trace.is_some() {
+        eprintln!(
+            "mqttspec sim: --trace writes one run's trace; replay one seed of the swarm with --swarm 1 --seed S"
+        );
+        return exit::USAGE;
+    }
     eprintln!(
-        "mqttspec sim: {} devices of {:?}, profile {}, {} simulated, seed {seed}",
+        "mqttspec sim: {} devices of {:?}, profile {}, {} simulated, seed {seed}{}",
         workload.device_count(),
         workload.name,
         profile.name,
-        crate::scenario::duration::Dur(args.duration)
+        crate::scenario::duration::Dur(args.duration),
+        match args.swarm {
+            Some(n) => format!(", swarm of {n} seeds with drawn profiles"),
+            None => String::new(),
+        }
     );
+    let Some(n) = args.swarm else {
+        let report = match run_one(&args, &workload, &path, seed, &profile, false) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        let text = match args.format {
+            SimFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+            SimFormat::Text => text_report(&report),
+        };
+        if let Err(code) = write_output(args.out.as_deref(), &text) {
+            return code;
+        }
+        return verdict(std::slice::from_ref(&report));
+    };
+    let mut runs = Vec::new();
+    for i in 0..n {
+        let seed = seed.wrapping_add(u64::from(i));
+        let report = match run_one(&args, &workload, &path, seed, &profile, true) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        eprintln!("{}", swarm_line(&report));
+        runs.push(report);
+    }
+    let failed_seeds: Vec<u64> = runs
+        .iter()
+        .filter(|r| !r.accounting.violations.is_empty())
+        .map(|r| r.seed)
+        .collect();
+    let text = match args.format {
+        SimFormat::Json => {
+            let r = SwarmReport {
+                format_version: 1,
+                runs: &runs,
+                failed_seeds: failed_seeds.clone(),
+            };
+            serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"
+        }
+        SimFormat::Text => swarm_text(&runs, &failed_seeds),
+    };
+    if let Err(code) = write_output(args.out.as_deref(), &text) {
+        return code;
+    }
+    verdict(&runs)
+}
+
+fn verdict(runs: &[Report<'_>]) -> i32 {
+    if runs.iter().all(|r| r.accounting.violations.is_empty()) {
+        exit::OK
+    } else {
+        exit::TARGET_FAILED
+    }
+}
+
+/// One simulation, as its report; `Err` is the exit code when it could not run.
+fn run_one<'a>(
+    args: &SimArgs,
+    workload: &'a Workload,
+    path: &str,
+    seed: u64,
+    profile: &Profile,
+    draw_profiles: bool,
+) -> Result<Report<'a>, i32> {
+    let replay = replay_command(args, path, seed, draw_profiles);
     let opts = SimOptions {
         seed,
         duration: args.duration,
-        profile,
+        profile: profile.clone(),
         tick: args.tick,
         broker: Config::default(),
+        draw_profiles,
     };
     // Wall time of the simulation itself, for the speed ratio in the report.
     let wall = std::time::Instant::now();
-    let outcome = match simulate(&workload, &opts) {
+    let outcome = match simulate(workload, &opts) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("mqttspec sim: {e} (seed {seed}; replay: {replay})");
-            return exit::HARNESS;
+            return Err(exit::HARNESS);
         }
     };
     let wall = wall.elapsed();
@@ -141,39 +233,79 @@ pub fn main(args: SimArgs) -> i32 {
         for e in &outcome.history.events {
             let _ = writeln!(lines, "{e}");
         }
-        if let Err(code) = write_output(Some(t), &lines) {
-            return code;
-        }
+        write_output(Some(t), &lines)?;
     }
-    let report = Report {
+    Ok(Report {
         format_version: 1,
         workload: &workload.name,
         devices: workload.device_count(),
-        profile: &args.profile,
+        profile: profile.name,
         seed,
         duration_s: args.duration.as_secs_f64(),
         simulated_s: outcome.simulated.as_secs_f64(),
         wall_s: wall.as_secs_f64(),
         events: outcome.history.events.len(),
         trace_hash: format!("{:016x}", outcome.trace_hash),
-        accounting: &outcome.accounting,
+        drawn_profiles: draw_profiles,
+        profiles: outcome
+            .profiles
+            .iter()
+            .map(|(g, p)| (g.clone(), Figures::from(p)))
+            .collect(),
+        accounting: outcome.accounting,
         replay,
-    };
-    let text = match args.format {
-        SimFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-        SimFormat::Text => text_report(&report),
-    };
-    if let Err(code) = write_output(args.out.as_deref(), &text) {
-        return code;
-    }
-    if outcome.accounting.violations.is_empty() {
-        exit::OK
-    } else {
-        exit::TARGET_FAILED
-    }
+    })
 }
 
-fn replay_command(args: &SimArgs, path: &str, seed: u64) -> String {
+/// One seed of a swarm, in a line.
+fn swarm_line(r: &Report<'_>) -> String {
+    let v = r.accounting.violations.len();
+    format!(
+        "seed {}: {}, trace hash {}, {:.1} s",
+        r.seed,
+        if v == 0 {
+            "no violations".to_owned()
+        } else {
+            format!("{v} violations")
+        },
+        r.trace_hash,
+        r.wall_s
+    )
+}
+
+fn swarm_text(runs: &[Report<'_>], failed: &[u64]) -> String {
+    let mut s = String::new();
+    for r in runs {
+        let _ = writeln!(s, "{}", swarm_line(r));
+        for (g, f) in &r.profiles {
+            let _ = writeln!(s, "  group {g}: {f}");
+        }
+        if !r.accounting.violations.is_empty() {
+            s.push_str(&text_report(r));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "swarm: {} seeds, {} with violations{}",
+        runs.len(),
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (seeds {})",
+                failed
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    s
+}
+
+fn replay_command(args: &SimArgs, path: &str, seed: u64, drawn: bool) -> String {
     let mut cmd = format!(
         "mqttspec sim {path} --profile {} --seed {seed}",
         args.profile
@@ -189,11 +321,14 @@ fn replay_command(args: &SimArgs, path: &str, seed: u64) -> String {
     if args.tick != Duration::from_millis(1) {
         let _ = write!(cmd, " --tick {}", crate::scenario::duration::Dur(args.tick));
     }
+    if drawn {
+        cmd.push_str(" --swarm 1");
+    }
     cmd
 }
 
 fn text_report(r: &Report<'_>) -> String {
-    let a = r.accounting;
+    let a = &r.accounting;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -252,6 +387,11 @@ fn text_report(r: &Report<'_>) -> String {
         let _ = writeln!(s, "no violations");
     } else {
         let _ = writeln!(s, "{} violations (seed {}):", a.violations.len(), r.seed);
+        if r.drawn_profiles {
+            for (g, f) in &r.profiles {
+                let _ = writeln!(s, "  drawn profile of group {g}: {f}");
+            }
+        }
         for v in a.violations.iter().take(50) {
             let _ = writeln!(s, "  {v}");
         }

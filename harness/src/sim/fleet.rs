@@ -12,7 +12,9 @@ use super::history::What;
 use super::link::{Link, new_link};
 use super::profile::Profile;
 use super::rng::Rng;
+use super::spread;
 use super::workload::{DeviceGroup, Workload};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
@@ -134,6 +136,29 @@ impl Plan {
             quiet,
             total: stop + SETTLE + AUDIT + Duration::from_secs(5),
         })
+    }
+}
+
+impl Plan {
+    /// The profile each device group runs on.
+    pub fn group_profiles(&self) -> BTreeMap<String, Profile> {
+        self.devices
+            .iter()
+            .map(|d| (d.group.group.clone(), d.profile.clone()))
+            .collect()
+    }
+
+    /// Gives every device group a profile drawn within its named profile's ranges, from the
+    /// seed (`--swarm`): one draw per group, so a group shares one kind of link.
+    pub fn draw_profiles(&mut self) {
+        let mut drawn: BTreeMap<String, Profile> = BTreeMap::new();
+        for d in &mut self.devices {
+            let p = drawn.entry(d.group.group.clone()).or_insert_with(|| {
+                let mut rng = Rng::derive(self.seed, &format!("profile/{}", d.group.group));
+                spread::draw(&d.profile, &mut rng)
+            });
+            d.profile = p.clone();
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Named network profiles: the numbers a simulated device's link is drawn from.
 //!
-//! Sources and the reasoning behind each figure are in docs/sim-profiles.md. Over TCP a lost
-//! segment is felt as a retransmission delay, not as missing bytes, so `loss` here is the
-//! chance that one write is held back by a retransmission timeout; long losses are outages.
+//! Sources and the reasoning behind each figure are in docs/sim.md, "Network profiles".
+//! Over TCP a lost segment is felt as a retransmission delay, not as missing bytes, so `loss`
+//! here is the chance that one write is held back by a retransmission timeout; long losses
+//! are outages. `--swarm` draws figures around these (see [`super::spread`]).
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ pub struct Profile {
     pub loss: f64,
     /// Drop-outs of the link, if any.
     pub outages: Option<Outages>,
-    /// Where the numbers come from, in a few words (details in docs/sim-profiles.md).
+    /// Where the numbers come from, in a few words (details in docs/sim.md).
     pub source: &'static str,
 }
 

@@ -11,6 +11,7 @@ use super::workload::Workload;
 use mqttspec_broker::Config;
 use mqttspec_broker::config::Anonymous;
 use mqttspec_broker::driver::{Listener, serve};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -29,6 +30,8 @@ pub struct SimOptions {
     pub tick: Duration,
     /// The broker's settings (faults included, in tests).
     pub broker: Config,
+    /// Draw each device group's profile within its ranges, from the seed (`--swarm`).
+    pub draw_profiles: bool,
 }
 
 pub struct SimOutcome {
@@ -37,6 +40,8 @@ pub struct SimOutcome {
     pub trace_hash: u64,
     /// Simulated time the whole run covered.
     pub simulated: Duration,
+    /// The profile each device group ran on (drawn ones with `draw_profiles`).
+    pub profiles: BTreeMap<String, Profile>,
 }
 
 struct SimListener(turmoil::net::TcpListener);
@@ -105,7 +110,11 @@ fn run_with_restarts(
 
 /// Runs the workload and checks its history.
 pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, String> {
-    let plan = Plan::new(workload, opts.seed, opts.duration, &opts.profile)?;
+    let mut plan = Plan::new(workload, opts.seed, opts.duration, &opts.profile)?;
+    if opts.draw_profiles {
+        plan.draw_profiles();
+    }
+    let profiles = plan.group_profiles();
     let total = plan.total;
     let mut sim = turmoil::Builder::new()
         .simulation_duration(total)
@@ -162,5 +171,6 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
         history,
         accounting,
         simulated: total,
+        profiles,
     })
 }
