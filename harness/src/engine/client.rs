@@ -265,6 +265,8 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
             }
         }
         let got = tokio::select! {
+            // Fixed polling order: same seed, same run.
+            biased;
             // The harness closed: the socket goes (a reset if bytes are unread) once a
             // network fault lets that through.
             _ = &mut stop => {

@@ -113,6 +113,7 @@ impl Gate {
                 GateState::Until(t) if t <= Instant::now() => return,
                 GateState::Until(t) => {
                     tokio::select! {
+                        biased;
                         () = tokio::time::sleep_until(t) => {}
                         _ = rx.changed() => {}
                     }
