@@ -41,7 +41,7 @@ async fn every_scenario_fails_under_each_of_its_faults() {
     let mut tasks = Vec::new();
     for (index, scenario) in scenarios.into_iter().enumerate() {
         let scenario = Arc::new(scenario);
-        if scenario.scenario.steps.iter().any(|s| s.value.needs_sim()) {
+        if scenario.scenario.needs_sim() {
             continue;
         }
         for fault in scenario.scenario.broken_by.clone() {

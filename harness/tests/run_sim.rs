@@ -22,7 +22,7 @@ fn settings(seed: u64) -> RunSettings {
 }
 
 fn needs_sim(s: &LoadedScenario) -> bool {
-    s.scenario.steps.iter().any(|step| step.value.needs_sim())
+    s.scenario.needs_sim()
 }
 
 fn describe_bad(results: &[ScenarioResult], want: Verdict) -> Vec<String> {

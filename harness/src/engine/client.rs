@@ -171,11 +171,11 @@ impl Client {
     /// finish it on their own then.
     pub async fn close(&mut self) {
         let _ = self.outbox.send(Outgoing::Close);
-        if let Some(stop) = self.stop_reader.take() {
-            let _ = stop.send(());
-        }
         self.closed = true;
         if self.gate.is_closed() {
+            if let Some(stop) = self.stop_reader.take() {
+                let _ = stop.send(());
+            }
             self.detached = true;
             return;
         }

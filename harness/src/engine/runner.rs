@@ -111,8 +111,7 @@ pub async fn run_scenario(
     };
     let started = Instant::now();
     // Decided before any step runs, so such a scenario neither passes nor fails on TCP.
-    let needs_sim = s.steps.iter().any(|step| step.value.needs_sim());
-    let outcome = if needs_sim && !opts.target.is_simulated() {
+    let outcome = if s.needs_sim() && !opts.target.is_simulated() {
         Err(Stop::NotApplicable(
             "needs --sim: the scenario injects network faults that only the simulator can make"
                 .into(),

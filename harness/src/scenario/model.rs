@@ -33,6 +33,14 @@ pub struct Scenario {
     pub steps: Vec<Spanned<Step>>,
 }
 
+impl Scenario {
+    /// Whether a step needs the network simulator: over TCP such a scenario is not
+    /// applicable.
+    pub fn needs_sim(&self) -> bool {
+        self.steps.iter().any(|s| s.value.needs_sim())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum VersionSpec {
     #[serde(rename = "3.1.1")]
