@@ -8,7 +8,7 @@ use mqttspec::catalogue::Catalogue;
 use mqttspec::engine::{RunOptions, Verdict, run_scenario};
 use mqttspec::run::RunSettings;
 use mqttspec::scenario::suite;
-use mqttspec::sim::scenarios::simulate_scenario;
+use mqttspec::sim::scenarios::{SimBroker, simulate_scenario};
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
 use std::net::SocketAddr;
@@ -118,7 +118,8 @@ fn every_scenario_fails_under_each_of_its_faults_in_the_simulator() {
                         faults,
                         ..Config::default()
                     };
-                    let result = simulate_scenario(scenario.clone(), index, &settings, &config);
+                    let broker = SimBroker::Reference(config);
+                    let result = simulate_scenario(scenario.clone(), index, &settings, &broker);
                     if result.verdict != Verdict::Fail {
                         survived.lock().expect("the survivors").push(format!(
                             "{} under {fault}: {:?} {:?}",

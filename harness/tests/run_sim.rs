@@ -7,7 +7,7 @@ use mqttspec::catalogue::Catalogue;
 use mqttspec::engine::{ScenarioResult, Verdict};
 use mqttspec::run::{RunSettings, Target, run};
 use mqttspec::scenario::{LoadedScenario, suite};
-use mqttspec::sim::scenarios::run_scenarios;
+use mqttspec::sim::scenarios::{SimBroker, run_scenarios};
 use mqttspec_broker::Config;
 use std::process::Command;
 use std::time::Duration;
@@ -76,8 +76,18 @@ fn same_seed_same_results_and_traces() {
             .filter(|s| needs_sim(s) || s.path.contains("keepalive") || s.path.contains("will"))
             .collect()
     };
-    let first = run_scenarios(pick(), &settings(21), &Config::default(), &|_| {});
-    let second = run_scenarios(pick(), &settings(21), &Config::default(), &|_| {});
+    let first = run_scenarios(
+        pick(),
+        &settings(21),
+        &SimBroker::Reference(Config::default()),
+        &|_| {},
+    );
+    let second = run_scenarios(
+        pick(),
+        &settings(21),
+        &SimBroker::Reference(Config::default()),
+        &|_| {},
+    );
     assert!(first.len() > 5);
     let show = |rs: &[ScenarioResult]| serde_json::to_string(rs).expect("results serialise");
     assert_eq!(show(&first), show(&second));
@@ -148,4 +158,17 @@ fn a_simulated_failure_prints_a_reproducer_with_sim() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("seed 9"), "{err}");
+}
+
+#[test]
+fn a_silent_simulated_broker_fails_every_scenario_without_hanging() {
+    let catalogue = Catalogue::builtin().expect("catalogue");
+    let scenarios = suite::load_embedded(&catalogue).expect("the built-in suite loads");
+    let count = scenarios.len();
+    let mut quick = settings(8);
+    quick.expect_timeout = Duration::from_millis(300);
+    let results = run_scenarios(scenarios, &quick, &SimBroker::Silent, &|_| {});
+    assert_eq!(results.len(), count);
+    let bad = describe_bad(&results, Verdict::Fail);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

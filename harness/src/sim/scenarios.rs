@@ -18,6 +18,7 @@ use crate::scenario::model::VersionSpec;
 use mqttspec_broker::Config;
 use mqttspec_broker::driver::{Listener, serve};
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,12 +46,43 @@ impl Listener for SimListener {
     }
 }
 
+/// What listens on the simulated broker host.
+#[derive(Debug, Clone)]
+pub enum SimBroker {
+    /// The reference broker with these settings (faults included, in tests).
+    Reference(Config),
+    /// Accepts connections and never reads or writes: every scenario must fail, and none
+    /// may hang.
+    Silent,
+}
+
+impl SimBroker {
+    async fn serve(&self) -> std::io::Result<()> {
+        let mut listener =
+            SimListener(turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?);
+        match self {
+            Self::Reference(config) => {
+                // Never stopped: the simulation ends when the scenario does.
+                let (_running, stop) = tokio::sync::watch::channel(false);
+                serve(listener, config.clone(), stop).await;
+            }
+            Self::Silent => {
+                let mut held = Vec::new();
+                while let Ok((socket, _)) = listener.accept().await {
+                    held.push(socket);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs the scenarios, each in its own simulation; `progress` is called after each one.
 /// Results are in the scenarios' order.
 pub fn run_scenarios(
     scenarios: Vec<LoadedScenario>,
     settings: &RunSettings,
-    broker: &Config,
+    broker: &SimBroker,
     progress: &(dyn Fn(&ScenarioResult) + Sync),
 ) -> Vec<ScenarioResult> {
     let scenarios: Vec<Arc<LoadedScenario>> = scenarios.into_iter().map(Arc::new).collect();
@@ -65,7 +97,14 @@ pub fn run_scenarios(
                     let Some(scenario) = scenarios.get(index) else {
                         return;
                     };
-                    let result = simulate_scenario(scenario.clone(), index, settings, broker);
+                    // A panic inside one simulation (turmoil's own checks) costs that
+                    // scenario, reported as a harness error, not the run.
+                    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        simulate_scenario(scenario.clone(), index, settings, broker)
+                    }))
+                    .unwrap_or_else(|_| {
+                        harness_error(scenario, "the simulation panicked".to_owned())
+                    });
                     progress(&result);
                     let mut all = results.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(slot) = all.get_mut(index) {
@@ -94,7 +133,7 @@ pub fn simulate_scenario(
     scenario: Arc<LoadedScenario>,
     index: usize,
     settings: &RunSettings,
-    broker: &Config,
+    broker: &SimBroker,
 ) -> ScenarioResult {
     let control = BrokerControl::default();
     let mut opts = RunOptions::with_endpoint(
@@ -114,14 +153,11 @@ pub fn simulate_scenario(
         .min_message_latency(Duration::ZERO)
         .max_message_latency(Duration::ZERO)
         .build();
-    let config = broker.clone();
+    let host = broker.clone();
     sim.host(BROKER_HOST, move || {
-        let config = config.clone();
+        let host = host.clone();
         async move {
-            let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
-            // Never stopped: the simulation ends when the scenario does.
-            let (_running, stop) = tokio::sync::watch::channel(false);
-            serve(SimListener(listener), config, stop).await;
+            host.serve().await?;
             Ok(())
         }
     });
