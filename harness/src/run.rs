@@ -199,7 +199,7 @@ async fn run_simulated(
         crate::sim::scenarios::run_scenarios(
             scenarios,
             &for_sim,
-            &crate::sim::scenarios::SimBroker::Reference(mqttspec_broker::Config::default()),
+            &crate::sim::scenarios::SimBroker::Reference(Box::default()),
             &progress,
         )
     })

@@ -118,7 +118,7 @@ fn every_scenario_fails_under_each_of_its_faults_in_the_simulator() {
                         faults,
                         ..Config::default()
                     };
-                    let broker = SimBroker::Reference(config);
+                    let broker = SimBroker::Reference(Box::new(config));
                     let result = simulate_scenario(scenario.clone(), index, &settings, &broker);
                     if result.verdict != Verdict::Fail {
                         survived.lock().expect("the survivors").push(format!(

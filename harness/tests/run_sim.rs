@@ -8,7 +8,6 @@ use mqttspec::engine::{ScenarioResult, Verdict};
 use mqttspec::run::{RunSettings, Target, run};
 use mqttspec::scenario::{LoadedScenario, suite};
 use mqttspec::sim::scenarios::{SimBroker, run_scenarios};
-use mqttspec_broker::Config;
 use std::process::Command;
 use std::time::Duration;
 
@@ -79,13 +78,13 @@ fn same_seed_same_results_and_traces() {
     let first = run_scenarios(
         pick(),
         &settings(21),
-        &SimBroker::Reference(Config::default()),
+        &SimBroker::Reference(Box::default()),
         &|_| {},
     );
     let second = run_scenarios(
         pick(),
         &settings(21),
-        &SimBroker::Reference(Config::default()),
+        &SimBroker::Reference(Box::default()),
         &|_| {},
     );
     assert!(first.len() > 5);

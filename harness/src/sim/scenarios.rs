@@ -50,7 +50,7 @@ impl Listener for SimListener {
 #[derive(Debug, Clone)]
 pub enum SimBroker {
     /// The reference broker with these settings (faults included, in tests).
-    Reference(Config),
+    Reference(Box<Config>),
     /// Accepts connections and never reads or writes: every scenario must fail, and none
     /// may hang.
     Silent,
@@ -64,7 +64,7 @@ impl SimBroker {
             Self::Reference(config) => {
                 // Never stopped: the simulation ends when the scenario does.
                 let (_running, stop) = tokio::sync::watch::channel(false);
-                serve(listener, config.clone(), stop).await;
+                serve(listener, Config::clone(config), stop).await;
             }
             Self::Silent => {
                 let mut held = Vec::new();
