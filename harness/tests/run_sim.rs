@@ -171,3 +171,46 @@ fn a_silent_simulated_broker_fails_every_scenario_without_hanging() {
     let bad = describe_bad(&results, Verdict::Fail);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// The fault steps act: a scenario that holds only if bytes really wait passes, and the
+/// PINGRESP to a PINGREQ sent into a 3 s partition arrives no sooner than 3 s later.
+#[test]
+fn partition_and_hold_delay_bytes_both_ways() {
+    let catalogue = Catalogue::builtin().expect("catalogue");
+    let text = "name: n\nstatements: [3.1.1/MQTT-3.12.4-1]\nversion: \"3.1.1\"\nsteps:\n\
+        - connect: {client: a}\n\
+        - hold: a\n\
+        - send: {client: a, packet: pingreq}\n\
+        - expect_nothing: {client: a, for: 2s}\n\
+        - release: a\n\
+        - expect: {client: a, packet: pingresp}\n\
+        - partition: {client: a, for: 3s}\n\
+        - send: {client: a, packet: pingreq}\n\
+        - expect: {client: a, within: 5s, packet: pingresp}\n";
+    let scenario = mqttspec::scenario::load_str("scenarios/x.yaml", text, &catalogue)
+        .expect("the scenario loads");
+    assert!(scenario.scenario.needs_sim());
+    let results = run_scenarios(
+        vec![scenario],
+        &settings(4),
+        &SimBroker::Reference(Box::default()),
+        &|_| {},
+    );
+    let bad = describe_bad(&results, Verdict::Pass);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    let trace = &results[0].trace;
+    let at = |what: &str, nth: usize| {
+        trace
+            .iter()
+            .filter(|e| e.decoded.starts_with(what))
+            .nth(nth)
+            .map(|e| e.at)
+            .unwrap_or_else(|| panic!("no {what} #{nth} in {trace:#?}"))
+    };
+    // The first PINGRESP came only after the 2 s hold; the second after the partition.
+    assert!(at("PINGRESP", 0) >= Duration::from_secs(2), "{trace:#?}");
+    assert!(
+        at("PINGRESP", 1) >= at("partitioned", 0) + Duration::from_secs(3),
+        "{trace:#?}"
+    );
+}
