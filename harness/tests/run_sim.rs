@@ -90,6 +90,15 @@ fn same_seed_same_results_and_traces() {
     assert!(first.len() > 5);
     let show = |rs: &[ScenarioResult]| serde_json::to_string(rs).expect("results serialise");
     assert_eq!(show(&first), show(&second));
+    // The reproducer runs one scenario alone: it must see the same run.
+    let last = pick().pop().expect("a scenario");
+    let alone = run_scenarios(
+        vec![last],
+        &settings(21),
+        &SimBroker::Reference(Box::default()),
+        &|_| {},
+    );
+    assert_eq!(show(&alone), show(&first[first.len() - 1..]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
