@@ -79,3 +79,18 @@ fn valid_file_loads() {
     assert_eq!(loaded.scenario.steps.len(), 3);
     assert_eq!(loaded.scenario.steps[2].referenced.line(), 7);
 }
+
+#[test]
+fn network_fault_steps_check_their_client_and_duration() {
+    let e = error(&format!("{HEAD}  - connect: {{client: a}}\n  - hold: b\n"));
+    assert!(
+        e.contains("scenarios/x.yaml:6:") && e.contains("client `b`"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{HEAD}  - connect: {{client: a}}\n  - partition: {{client: a, for: 0s}}\n"
+    ));
+    assert!(e.contains("must be longer than 0"), "{e}");
+    let e = error(&format!("{HEAD}  - restart_broker: {{down: 2}}\n"));
+    assert!(e.contains("scenarios/x.yaml:5:"), "{e}");
+}

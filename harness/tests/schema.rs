@@ -36,6 +36,10 @@ fn schema_knows_every_step() {
         "silence",
         "sleep",
         "repeat",
+        "partition",
+        "hold",
+        "release",
+        "restart_broker",
     ] {
         assert!(
             schema.contains(&format!("\"{step}\"")),

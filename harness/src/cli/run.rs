@@ -16,6 +16,11 @@ pub struct RunArgs {
     /// The broker to test, mqtt://host:port. Default: start the embedded reference broker.
     #[arg(long)]
     pub target: Option<String>,
+    /// Run against the reference broker inside the deterministic network simulator
+    /// (turmoil): every wait in virtual time, seeded by --seed; needed by the network fault
+    /// steps (partition, hold, release, restart_broker).
+    #[arg(long, conflicts_with = "target")]
+    pub sim: bool,
     /// User name for every CONNECT that does not set its own.
     #[arg(long, requires = "password")]
     pub username: Option<String>,
@@ -61,6 +66,7 @@ pub async fn main(args: RunArgs) -> i32 {
         }
     };
     let target = match args.target.as_deref().map(Target::parse).transpose() {
+        Ok(_) if args.sim => Target::Simulated,
         Ok(t) => t.unwrap_or(Target::Embedded),
         Err(e) => {
             eprintln!("mqttspec: {e}");
@@ -91,6 +97,7 @@ pub async fn main(args: RunArgs) -> i32 {
     };
     let shown = match &target {
         Target::Embedded => "the embedded reference broker".to_owned(),
+        Target::Simulated => "the reference broker in the network simulator".to_owned(),
         Target::Remote { url, .. } => url.clone(),
     };
     eprintln!(

@@ -1,22 +1,22 @@
-//! One scripted client: a TCP connection to the broker, a reader task that decodes what the
-//! broker sends (and answers its PUBLISH flows when `auto_ack` is on), and a writer task, so
-//! that sends keep their order and the trace records both directions.
+//! One scripted client: a connection to the broker (TCP, or simulated TCP inside turmoil), a
+//! reader task that decodes what the broker sends (and answers its PUBLISH flows when
+//! `auto_ack` is on), and a writer task, so that sends keep their order and the trace
+//! records both directions. Both tasks pass bytes only when the client's [`Gate`] lets
+//! them (network fault steps in the simulator).
 
 use super::describe;
 use super::trace::{Direction, Trace};
+use super::transport::{self, Endpoint, Gate, ReadHalf, WriteHalf};
 use bytes::{Bytes, BytesMut};
 use mqttspec_codec::framing::{FrameStatus, check_frame};
 use mqttspec_codec::{
     DecodeError, DecodeOptions, Decoder, Packet, ProtocolVersion, PubAck, PubComp, PubRec, QoS,
 };
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// What the reader saw, in order.
@@ -42,9 +42,15 @@ pub struct Client {
     auto_ack: Arc<AtomicBool>,
     silenced: Arc<AtomicBool>,
     next_packet_id: u16,
+    gate: Gate,
+    /// Tells the reader to stop once the gate lets the close through.
+    stop_reader: Option<oneshot::Sender<()>>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     closed: bool,
+    /// Closed during a network fault: the tasks finish the close when the fault ends, so
+    /// dropping the client must not abort them.
+    detached: bool,
 }
 
 /// Largest packet the harness accepts from a broker: generous, but bounded so a broken
@@ -54,32 +60,41 @@ const MAX_INCOMING: u32 = 16 * 1024 * 1024;
 impl Client {
     pub async fn connect(
         name: &str,
-        addr: SocketAddr,
+        endpoint: &Endpoint,
         version: ProtocolVersion,
         trace: Trace,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(format!("cannot connect to {addr}: {e}")),
-            Err(_) => return Err(format!("connecting to {addr} timed out after {timeout:?}")),
+        let (read, write) = match tokio::time::timeout(timeout, transport::connect(endpoint)).await
+        {
+            Ok(Ok(halves)) => halves,
+            Ok(Err(e)) => return Err(format!("cannot connect to {endpoint}: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "connecting to {endpoint} timed out after {timeout:?}"
+                ));
+            }
         };
-        let _ = stream.set_nodelay(true);
-        trace.event(name, format!("TCP connection opened to {addr}"));
-        let (read, write) = stream.into_split();
+        trace.event(name, format!("TCP connection opened to {endpoint}"));
         let (in_tx, inbox) = mpsc::unbounded_channel();
         let (outbox, out_rx) = mpsc::unbounded_channel();
+        let (stop_reader, stop_rx) = oneshot::channel();
         let auto_ack = Arc::new(AtomicBool::new(true));
         let silenced = Arc::new(AtomicBool::new(false));
+        let gate = Gate::default();
         let reader = tokio::spawn(read_loop(
-            name.to_owned(),
+            ReaderCtx {
+                name: name.to_owned(),
+                version,
+                trace: trace.clone(),
+                inbox: in_tx,
+                outbox: outbox.clone(),
+                auto_ack: auto_ack.clone(),
+                silenced: silenced.clone(),
+                gate: gate.clone(),
+            },
             read,
-            version,
-            trace.clone(),
-            in_tx,
-            outbox.clone(),
-            auto_ack.clone(),
-            silenced.clone(),
+            stop_rx,
         ));
         let writer = tokio::spawn(write_loop(
             name.to_owned(),
@@ -87,6 +102,7 @@ impl Client {
             trace,
             out_rx,
             silenced.clone(),
+            gate.clone(),
         ));
         Ok(Self {
             name: name.to_owned(),
@@ -96,10 +112,18 @@ impl Client {
             auto_ack,
             silenced,
             next_packet_id: 0,
+            gate,
+            stop_reader: Some(stop_reader),
             reader,
             writer,
             closed: false,
+            detached: false,
         })
+    }
+
+    /// The gate of this client's connection, for network fault steps.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     pub fn set_auto_ack(&self, on: bool) {
@@ -142,12 +166,21 @@ impl Client {
         }
     }
 
-    /// Closes after every queued write (a clean close, or the abrupt one of `drop`).
+    /// Closes after every queued write (a clean close, or the abrupt one of `drop`). During
+    /// a network fault the close, like any byte, waits for the fault to end: the tasks
+    /// finish it on their own then.
     pub async fn close(&mut self) {
         let _ = self.outbox.send(Outgoing::Close);
+        self.closed = true;
+        if self.gate.is_closed() {
+            if let Some(stop) = self.stop_reader.take() {
+                let _ = stop.send(());
+            }
+            self.detached = true;
+            return;
+        }
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.writer).await;
         self.reader.abort();
-        self.closed = true;
     }
 
     /// Stops reading and writing but keeps the socket open.
@@ -162,22 +195,36 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.reader.abort();
-        self.writer.abort();
+        if !self.detached {
+            self.reader.abort();
+            self.writer.abort();
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
+/// What the reader task shares with its client.
+struct ReaderCtx {
     name: String,
-    mut read: OwnedReadHalf,
     version: ProtocolVersion,
     trace: Trace,
     inbox: mpsc::UnboundedSender<Incoming>,
     outbox: mpsc::UnboundedSender<Outgoing>,
     auto_ack: Arc<AtomicBool>,
     silenced: Arc<AtomicBool>,
-) {
+    gate: Gate,
+}
+
+async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiver<()>) {
+    let ReaderCtx {
+        name,
+        version,
+        trace,
+        inbox,
+        outbox,
+        auto_ack,
+        silenced,
+        gate,
+    } = ctx;
     let decoder = Decoder::with_options(
         version,
         DecodeOptions {
@@ -217,7 +264,20 @@ async fn read_loop(
                 }
             }
         }
-        match read.read_buf(&mut buf).await {
+        let got = tokio::select! {
+            // Fixed polling order: same seed, same run.
+            biased;
+            // The harness closed: the socket goes (a reset if bytes are unread) once a
+            // network fault lets that through.
+            _ = &mut stop => {
+                gate.passable().await;
+                return;
+            }
+            got = read.read_buf(&mut buf) => got,
+        };
+        // What arrived during a network fault reaches the client only when it ends.
+        gate.passable().await;
+        match got {
             Ok(0) => {
                 trace.event(&name, "connection closed by the broker");
                 let _ = inbox.send(Incoming::Closed("closed by the broker".into()));
@@ -251,12 +311,14 @@ fn answer(packet: &Packet, version: ProtocolVersion, outbox: &mpsc::UnboundedSen
 
 async fn write_loop(
     name: String,
-    mut write: OwnedWriteHalf,
+    mut write: WriteHalf,
     trace: Trace,
     mut outbox: mpsc::UnboundedReceiver<Outgoing>,
     silenced: Arc<AtomicBool>,
+    gate: Gate,
 ) {
     while let Some(item) = outbox.recv().await {
+        gate.passable().await;
         match item {
             Outgoing::Bytes(bytes, decoded) => {
                 if silenced.load(Ordering::Relaxed) {

@@ -3,12 +3,18 @@
 
 pub mod client;
 pub mod describe;
+mod expect;
 pub mod matcher;
+pub mod netfault;
 pub mod packets;
 pub mod result;
 pub mod runner;
+mod steps;
 pub mod trace;
+pub mod transport;
 pub mod vars;
 
+pub use netfault::BrokerControl;
 pub use result::{Failure, ScenarioResult, Verdict};
 pub use runner::{RunOptions, run_scenario};
+pub use transport::Endpoint;

@@ -224,6 +224,18 @@ impl Checker<'_> {
                     self.known(loc, &c.client)?
                 }
                 Step::Sleep(_) => {}
+                Step::Partition(p) => {
+                    self.known(loc, &p.client)?;
+                    if p.duration.0.is_zero() {
+                        return Err(self.err(loc, "`partition.for` must be longer than 0"));
+                    }
+                }
+                Step::Hold(c) | Step::Release(c) => self.known(loc, c)?,
+                Step::RestartBroker(r) => {
+                    if r.down.0.is_zero() {
+                        return Err(self.err(loc, "`restart_broker.down` must be longer than 0"));
+                    }
+                }
                 Step::Repeat(r) => {
                     if r.times == 0 {
                         return Err(self.err(loc, "`repeat.times` must be at least 1"));

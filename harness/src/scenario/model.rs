@@ -33,6 +33,14 @@ pub struct Scenario {
     pub steps: Vec<Spanned<Step>>,
 }
 
+impl Scenario {
+    /// Whether a step needs the network simulator: over TCP such a scenario is not
+    /// applicable.
+    pub fn needs_sim(&self) -> bool {
+        self.steps.iter().any(|s| s.value.needs_sim())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum VersionSpec {
     #[serde(rename = "3.1.1")]
@@ -68,6 +76,45 @@ pub enum Step {
     Sleep(Dur),
     /// Run steps several times; `${i}` is the iteration number, from 0.
     Repeat(RepeatStep),
+    /// Simulator only (`--sim`): nothing passes either way on the client's connection for a
+    /// while; bytes (a close included) are delayed, not lost, as TCP would retransmit them.
+    /// The step returns at once; the partition heals by itself.
+    Partition(PartitionStep),
+    /// Simulator only: like `partition`, until a `release` of the same client.
+    Hold(String),
+    /// Simulator only: ends a `hold` (or a `partition` early); held bytes then arrive in order.
+    Release(String),
+    /// Simulator only: the broker's host crashes (it sends nothing, not even a FIN: its
+    /// connections stay half-open at the clients) and restarts after `down`, with no state
+    /// kept in memory. The step returns once the broker is back.
+    RestartBroker(RestartBrokerStep),
+}
+
+impl Step {
+    /// Whether the step needs the network simulator (`--sim`) to run.
+    pub fn needs_sim(&self) -> bool {
+        match self {
+            Self::Partition(_) | Self::Hold(_) | Self::Release(_) | Self::RestartBroker(_) => true,
+            Self::Repeat(r) => r.steps.iter().any(|s| s.value.needs_sim()),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionStep {
+    pub client: String,
+    /// How long nothing passes.
+    #[serde(rename = "for")]
+    pub duration: Dur,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartBrokerStep {
+    /// How long the broker stays down.
+    pub down: Dur,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

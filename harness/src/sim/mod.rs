@@ -12,6 +12,7 @@ pub mod history;
 pub mod link;
 pub mod profile;
 pub mod rng;
+pub mod scenarios;
 pub mod spread;
 pub mod workload;
 pub mod world;
