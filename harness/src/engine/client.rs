@@ -170,6 +170,20 @@ impl Client {
     /// a network fault the close, like any byte, waits for the fault to end: the tasks
     /// finish it on their own then.
     pub async fn close(&mut self) {
+        self.close_within(Duration::ZERO).await;
+    }
+
+    /// Closes after a DISCONNECT, then waits up to `within` for the broker to close its
+    /// side, which it does once it has handled the DISCONNECT. The broker reads each
+    /// connection on its own, so without this wait a next step on another connection (a
+    /// reconnect with the same client id, say) could be handled first, and the broker
+    /// judged on an order the client never asked for. A broker that keeps its side open
+    /// costs only the wait.
+    pub async fn close_after_disconnect(&mut self, within: Duration) {
+        self.close_within(within).await;
+    }
+
+    async fn close_within(&mut self, within: Duration) {
         let _ = self.outbox.send(Outgoing::Close);
         self.closed = true;
         if self.gate.is_closed() {
@@ -180,6 +194,17 @@ impl Client {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.writer).await;
+        if !within.is_zero() {
+            let inbox = &mut self.inbox;
+            let _ = tokio::time::timeout(within, async {
+                while let Some(m) = inbox.recv().await {
+                    if matches!(m, Incoming::Closed(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
         self.reader.abort();
     }
 

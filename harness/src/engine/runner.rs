@@ -64,6 +64,10 @@ pub fn run_id(seed: u64) -> String {
     out
 }
 
+/// How long a `disconnect` step waits for the broker to close its side (see
+/// [`Client::close_after_disconnect`]).
+const DISCONNECT_SETTLE: Duration = Duration::from_secs(1);
+
 /// Why a scenario ended before its last step.
 pub(super) enum Stop {
     Fail(Box<Failure>),
@@ -299,7 +303,7 @@ impl Run<'_> {
                     .to_bytes(client.version)
                     .map_err(|e| Stop::Error(e.to_string()))?;
                 client.send_packet(&packet, bytes);
-                client.close().await;
+                client.close_after_disconnect(DISCONNECT_SETTLE).await;
                 self.clients.remove(&c.client);
                 Ok(())
             }
