@@ -83,7 +83,12 @@ impl Ctx {
         if self.prefix.is_empty() {
             name.to_owned()
         } else {
-            let tag = self.prefix.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            let tag = self
+                .prefix
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
             format!("{tag}-{name}")
         }
     }

@@ -8,17 +8,17 @@
 //! nothing passes either way (a close included) until it ends; a reset outage closes the
 //! connection at once and refuses new ones until it ends.
 
+use super::client::{BROKER_HOST, BROKER_PORT, Net};
 use super::profile::Profile;
 use super::rng::Rng;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
-use super::client::{BROKER_HOST, BROKER_PORT, Net};
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The outage state of one device's link, shared by its connections.
 #[derive(Debug)]
