@@ -18,7 +18,6 @@ use tokio::time::{Instant, sleep_until};
 
 /// QoS 1/2 messages a device keeps unacknowledged before it skips publishing.
 const MAX_INFLIGHT: usize = 16;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Device {
     pub name: String,
@@ -107,7 +106,7 @@ impl Device {
             &self.link,
             &self.profile,
             &mut self.rng,
-            CONNECT_TIMEOUT,
+            self.ctx.connect_timeout,
         )
         .await
         else {
@@ -136,7 +135,7 @@ impl Device {
             conn: conn_no,
         });
         let decoder = Decoder::new(V311);
-        let connack = tokio::time::timeout(CONNECT_TIMEOUT, next(&mut conn, &decoder)).await;
+        let connack = tokio::time::timeout(self.ctx.connect_timeout, next(&mut conn, &decoder)).await;
         let why = match connack {
             Ok(Next::Packet(p)) => match *p {
                 Packet::ConnAck(a) if a.code == v311::ACCEPTED => {
