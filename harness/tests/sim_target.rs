@@ -190,7 +190,10 @@ fn a_broker_that_loses_messages_is_caught_over_tcp() {
     );
     let o = run_lib(&two_subscribers, broker.addr, 20).expect("the run completes");
     assert!(
-        o.accounting.violations.iter().any(|v| v.kind == ViolationKind::Lost),
+        o.accounting
+            .violations
+            .iter()
+            .any(|v| v.kind == ViolationKind::Lost),
         "{:#?}",
         o.accounting.violations
     );
@@ -204,7 +207,12 @@ fn an_unreachable_or_silent_target_exits_3_quickly() {
         .expect("a free port")
         .port();
     let started = Instant::now();
-    let out = sim(&["--target", &format!("mqtt://127.0.0.1:{port}"), "--duration", "1m"]);
+    let out = sim(&[
+        "--target",
+        &format!("mqtt://127.0.0.1:{port}"),
+        "--duration",
+        "1m",
+    ]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not usable"));
     // A broker that accepts and never answers.

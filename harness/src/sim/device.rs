@@ -135,7 +135,8 @@ impl Device {
             conn: conn_no,
         });
         let decoder = Decoder::new(V311);
-        let connack = tokio::time::timeout(self.ctx.connect_timeout, next(&mut conn, &decoder)).await;
+        let connack =
+            tokio::time::timeout(self.ctx.connect_timeout, next(&mut conn, &decoder)).await;
         let why = match connack {
             Ok(Next::Packet(p)) => match *p {
                 Packet::ConnAck(a) if a.code == v311::ACCEPTED => {

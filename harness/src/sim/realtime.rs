@@ -23,7 +23,7 @@ use super::workload::Workload;
 use bytes::BytesMut;
 use mqttspec_codec::reason::v311;
 use mqttspec_codec::{Connect, Decoder, Disconnect, Packet, Publish, QoS};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 use thiserror::Error;
@@ -222,18 +222,23 @@ async fn write(s: &mut TcpStream, p: Packet) -> Result<(), String> {
 /// got its SUBACK, a device that never ended with a clean DISCONNECT. With faults over
 /// before the quiet period, a working broker leaves none.
 fn health(history: &History, plan: &Plan) -> Vec<String> {
-    let mut subscribed = BTreeMap::new();
-    // Per device: accepted connections, and how its last connection ended.
-    let mut devices: BTreeMap<&str, (u32, Option<(bool, &str)>)> = BTreeMap::new();
+    /// Per device: connections accepted, and how its last connection ended (clean, why).
+    #[derive(Default)]
+    struct Seen<'a> {
+        accepted: u32,
+        last: Option<(bool, &'a str)>,
+    }
+    let mut subscribed = BTreeSet::new();
+    let mut devices: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
     for e in &history.events {
         match &e.what {
             What::Subscribed { subscriber, .. } => {
-                subscribed.insert(subscriber.as_str(), ());
+                subscribed.insert(subscriber.as_str());
             }
-            What::Connected { device, .. } => devices.entry(device).or_default().0 += 1,
+            What::Connected { device, .. } => devices.entry(device).or_default().accepted += 1,
             What::ConnectionEnded {
                 device, clean, why, ..
-            } => devices.entry(device).or_default().1 = Some((*clean, why.as_str())),
+            } => devices.entry(device).or_default().last = Some((*clean, why.as_str())),
             _ => {}
         }
     }
@@ -243,20 +248,30 @@ fn health(history: &History, plan: &Plan) -> Vec<String> {
         names.push("audit");
     }
     for name in names {
-        if !subscribed.contains_key(name) {
+        if !subscribed.contains(name) {
             problems.push(format!("subscriber {name} never got its SUBACK"));
         }
     }
     let mut stuck = Vec::new();
     for d in &plan.devices {
         match devices.get(d.name.as_str()) {
-            None | Some((0, _)) => stuck.push(format!("{} never got a CONNACK", d.name)),
-            Some((_, Some((true, _)))) => {}
-            Some((_, Some((false, why)))) => stuck.push(format!(
+            None | Some(Seen { accepted: 0, .. }) => {
+                stuck.push(format!("{} never got a CONNACK", d.name));
+            }
+            Some(Seen {
+                last: Some((true, _)),
+                ..
+            }) => {}
+            Some(Seen {
+                last: Some((false, why)),
+                ..
+            }) => stuck.push(format!(
                 "{}'s last connection ended without its DISCONNECT ({why})",
                 d.name
             )),
-            Some((_, None)) => stuck.push(format!("{}'s last connection never ended", d.name)),
+            Some(Seen { last: None, .. }) => {
+                stuck.push(format!("{}'s last connection never ended", d.name));
+            }
         }
     }
     if !stuck.is_empty() {
