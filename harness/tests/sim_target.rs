@@ -103,14 +103,15 @@ fn assert_smoke_accounting(json: &serde_json::Value) {
     // got (nearly) every message: only flows cut by a fault may stay unknown.
     let q1 = &a["qos"][1];
     assert!(q1["acked"].as_u64() >= Some(q1["published"].as_u64().unwrap_or(0) * 9 / 10));
-    // The drop and the storm alone close 11 connections of devices with wills; the
-    // partition, hold and stall add more when the broker notices them in time.
+    // The drop and the storm alone close 11 connections of devices with wills (10 if a
+    // device happens to be between connections at the storm); the partition, hold and
+    // stall add more when the broker notices them in time.
     let w = &a["wills"];
-    assert!(w["abnormal_closes"].as_u64() >= Some(11), "{w}");
+    assert!(w["abnormal_closes"].as_u64() >= Some(10), "{w}");
     // Each will reaches `backend` and `dashboard`.
-    assert!(w["delivered"].as_u64() >= Some(22), "{w}");
+    assert!(w["delivered"].as_u64() >= Some(20), "{w}");
     assert_eq!(w["missing"], 0);
-    assert!(a["reconnects"].as_u64() >= Some(11), "{a}");
+    assert!(a["reconnects"].as_u64() >= Some(10), "{a}");
     assert_eq!(a["retained_topics_checked"], 3);
 }
 
