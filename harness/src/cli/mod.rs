@@ -5,7 +5,6 @@ pub mod common;
 pub mod coverage;
 pub mod run;
 pub mod sim;
-pub mod sim_target;
 
 use crate::report::exit;
 use clap::{Parser, Subcommand};

@@ -1,6 +1,8 @@
 //! `mqttspec sim`: a device fleet on a simulated network against the reference broker, in
 //! virtual time, with every message accounted for.
 
+mod target;
+
 use super::common::{now_seed, write_output};
 use crate::report::exit;
 use crate::sim::workload::{DEFAULT_PATH, DEFAULT_TEXT};
@@ -70,23 +72,23 @@ fn profile_name(s: &str) -> Result<String, String> {
 
 /// The JSON report: a stable shape.
 #[derive(Serialize)]
-pub(super) struct Report<'a> {
-    pub(super) format_version: u32,
-    pub(super) workload: &'a str,
-    pub(super) devices: u32,
-    pub(super) profile: &'a str,
-    pub(super) seed: u64,
-    pub(super) duration_s: f64,
-    pub(super) simulated_s: f64,
-    pub(super) wall_s: f64,
-    pub(super) events: usize,
-    pub(super) trace_hash: String,
-    pub(super) accounting: &'a Accounting,
-    pub(super) replay: String,
+struct Report<'a> {
+    format_version: u32,
+    workload: &'a str,
+    devices: u32,
+    profile: &'a str,
+    seed: u64,
+    duration_s: f64,
+    simulated_s: f64,
+    wall_s: f64,
+    events: usize,
+    trace_hash: String,
+    accounting: &'a Accounting,
+    replay: String,
     /// Whether the seed reproduces the run (false against a real broker: `--target`).
-    pub(super) deterministic: bool,
+    deterministic: bool,
     #[serde(flatten)]
-    pub(super) real: Option<super::sim_target::RealReport>,
+    real: Option<target::RealReport>,
 }
 
 pub fn main(args: SimArgs) -> i32 {
@@ -111,7 +113,7 @@ pub fn main(args: SimArgs) -> i32 {
         g.count = g.count.saturating_mul(args.scale.max(1));
     }
     if let Some(url) = &args.target {
-        return super::sim_target::main(&args, url, &workload, &path);
+        return target::main(&args, url, &workload, &path);
     }
     let quiet = crate::sim::fleet::quiet_period(&workload);
     if let Err(e) = crate::sim::faults::check_run(&workload, args.duration, quiet) {
@@ -186,7 +188,7 @@ pub fn main(args: SimArgs) -> i32 {
     }
 }
 
-pub(super) fn replay_command(args: &SimArgs, path: &str, seed: u64) -> String {
+fn replay_command(args: &SimArgs, path: &str, seed: u64) -> String {
     let mut cmd = format!(
         "mqttspec sim {path} --profile {} --seed {seed}",
         args.profile
@@ -205,7 +207,7 @@ pub(super) fn replay_command(args: &SimArgs, path: &str, seed: u64) -> String {
     cmd
 }
 
-pub(super) fn text_report(r: &Report<'_>) -> String {
+fn text_report(r: &Report<'_>) -> String {
     let a = r.accounting;
     let mut s = String::new();
     match &r.real {
@@ -222,7 +224,7 @@ pub(super) fn text_report(r: &Report<'_>) -> String {
                 r.simulated_s / r.wall_s.max(1e-9)
             );
         }
-        Some(real) => s.push_str(&super::sim_target::headline(r, real)),
+        Some(real) => s.push_str(&target::headline(r, real)),
     }
     let _ = writeln!(
         s,
@@ -276,7 +278,7 @@ pub(super) fn text_report(r: &Report<'_>) -> String {
         }
     );
     if let Some(real) = &r.real {
-        s.push_str(&super::sim_target::problems(real));
+        s.push_str(&target::problems(real));
     }
     if a.violations.is_empty() {
         let _ = writeln!(s, "no violations");

@@ -98,9 +98,16 @@ pub fn check_workload(w: &Workload, duration: Duration) -> Result<(), String> {
     faults::check_run(w, duration, quiet_period(w))
 }
 
-/// Runs the workload against the broker at `opts.addr` and checks its history.
+/// Runs the workload against the broker at `opts.addr` and checks its history. Builds its
+/// own runtime: call it from outside any tokio runtime.
 pub fn run(w: &Workload, opts: &RealOptions) -> Result<RealOutcome, RealError> {
     check_workload(w, opts.duration).map_err(RealError::Refused)?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Blocking on a runtime inside another one would panic.
+        return Err(RealError::Runtime(
+            "realtime::run was called from inside a tokio runtime".into(),
+        ));
+    }
     let plan = Plan::with_timing(w, opts.seed, opts.duration, &opts.profile, Timing::REAL)
         .map_err(RealError::Refused)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

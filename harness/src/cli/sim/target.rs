@@ -1,8 +1,8 @@
 //! `mqttspec sim --target mqtt://host:port`: the fleet against a real broker in real time
-//! (see `crate::sim::realtime`). Kept apart from `sim.rs`, which it borrows the report from.
+//! (see `crate::sim::realtime`). A child of `sim.rs`, whose report it fills in.
 
-use super::common::{now_seed, write_output};
-use super::sim::{Report, SimArgs, SimFormat, replay_command, text_report};
+use super::{Report, SimArgs, SimFormat, replay_command, text_report};
+use crate::cli::common::{now_seed, write_output};
 use crate::report::exit;
 use crate::run::Target;
 use crate::sim::realtime::{self, RealError, RealOptions};
@@ -22,7 +22,7 @@ pub struct RealReport {
     pub problems: Vec<String>,
 }
 
-pub fn main(args: &SimArgs, url: &str, workload: &Workload, path: &str) -> i32 {
+pub(super) fn main(args: &SimArgs, url: &str, workload: &Workload, path: &str) -> i32 {
     let (host, port) = match Target::parse(url) {
         Ok(Target::Remote { host, port, .. }) => (host, port),
         Ok(Target::Embedded) => return exit::USAGE,
