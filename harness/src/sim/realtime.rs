@@ -363,3 +363,91 @@ async fn cleanup(plan: &Plan, ctx: &Ctx) {
         let _ = t.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let w = Workload::load_str(
+            "w.yaml",
+            "name: w\ndevices:\n  - group: d\n    count: 2\n    publish: {every: 1s, qos: 1}\nsubscribers:\n  - {name: s, filter: \"fleet/#\", qos: 1}\n",
+        )
+        .expect("loads");
+        let lan = Profile::named("lan").expect("lan");
+        Plan::with_timing(&w, 1, Duration::from_secs(60), &lan, Timing::REAL).expect("plan")
+    }
+
+    fn conn(h: &mut History, device: &str, conn: u32, clean: Option<bool>) {
+        let device = device.to_owned();
+        h.push(
+            Duration::ZERO,
+            What::Connected {
+                device: device.clone(),
+                conn,
+                session_present: false,
+            },
+        );
+        if let Some(clean) = clean {
+            h.push(
+                Duration::ZERO,
+                What::ConnectionEnded {
+                    device,
+                    conn,
+                    clean,
+                    why: "x".into(),
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn a_normal_run_has_no_problems_and_a_stuck_one_has_them() {
+        let plan = plan();
+        let mut h = History::default();
+        h.push(
+            Duration::ZERO,
+            What::Subscribed {
+                subscriber: "s".into(),
+                filter: "fleet/#".into(),
+            },
+        );
+        conn(&mut h, "d-1", 1, Some(false));
+        conn(&mut h, "d-1", 2, Some(true));
+        conn(&mut h, "d-2", 1, Some(true));
+        assert_eq!(health(&h, &plan), Vec::<String>::new());
+
+        // d-2's last connection broke and it never came back; no SUBACK for s.
+        let mut h = History::default();
+        conn(&mut h, "d-1", 1, Some(true));
+        conn(&mut h, "d-2", 1, Some(true));
+        conn(&mut h, "d-2", 2, Some(false));
+        let p = health(&h, &plan);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("subscriber s"), "{p:?}");
+        assert!(
+            p[1].contains("1 of 2 devices") && p[1].contains("d-2"),
+            "{p:?}"
+        );
+
+        // A device that never connected.
+        let mut h = History::default();
+        conn(&mut h, "d-1", 1, Some(true));
+        let p = health(&h, &plan);
+        assert!(
+            p.iter().any(|p| p.contains("d-2 never got a CONNACK")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_broker_restart_is_refused() {
+        let w = Workload::load_str(
+            "w.yaml",
+            "name: w\ndevices:\n  - group: d\n    count: 1\n    publish: {every: 1s, qos: 1}\nfaults:\n  - restart_broker: {at: 1s}\n",
+        )
+        .expect("loads");
+        let e = check_workload(&w, Duration::from_secs(600)).expect_err("refused");
+        assert!(e.contains("restart_broker"), "{e}");
+    }
+}
