@@ -57,14 +57,27 @@ fn a_swarm_draws_per_seed_and_each_seed_replays() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let runs = json["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 2);
-    assert_eq!((runs[0]["seed"].as_u64(), runs[1]["seed"].as_u64()), (Some(30), Some(31)));
-    assert_ne!(runs[0]["profiles"], runs[1]["profiles"], "each seed draws its figures");
+    assert_eq!(
+        (runs[0]["seed"].as_u64(), runs[1]["seed"].as_u64()),
+        (Some(30), Some(31))
+    );
+    assert_ne!(
+        runs[0]["profiles"], runs[1]["profiles"],
+        "each seed draws its figures"
+    );
     assert_ne!(runs[0]["trace_hash"], runs[1]["trace_hash"]);
     let meter = &runs[1]["profiles"]["meter"];
     assert_eq!(meter["name"], "cellular-flaky");
-    assert_ne!(meter["delay_ms"].as_f64(), Some(100.0), "figures are drawn, not nominal");
+    assert_ne!(
+        meter["delay_ms"].as_f64(),
+        Some(100.0),
+        "figures are drawn, not nominal"
+    );
     let replay = runs[1]["replay"].as_str().expect("replay command");
-    assert!(replay.contains("--seed 31") && replay.contains("--swarm 1"), "{replay}");
+    assert!(
+        replay.contains("--seed 31") && replay.contains("--swarm 1"),
+        "{replay}"
+    );
     let again = sim(&[&common[..], &["--seed", "31", "--swarm", "1"]].concat());
     let json2: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON report");
     assert_eq!(json2["runs"][0]["profiles"], runs[1]["profiles"]);

@@ -28,7 +28,8 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Run the reference broker (MQTT 3.1.1) until SIGINT or SIGTERM.
     Broker(broker::BrokerArgs),
-    /// Simulate a device fleet on a flaky network against the reference broker (virtual time).
+    /// Simulate a device fleet on a flaky network against the reference broker (virtual time),
+    /// or against a real broker in real time (--target).
     Sim(sim::SimArgs),
     /// Print a users-file line for the reference broker; the password is read from stdin.
     Passwd(broker::PasswdArgs),

@@ -1,6 +1,8 @@
 //! `mqttspec sim`: a device fleet on a simulated network against the reference broker, in
 //! virtual time, with every message accounted for.
 
+mod target;
+
 use super::common::{now_seed, write_output};
 use crate::report::exit;
 use crate::sim::spread::Figures;
@@ -43,8 +45,12 @@ pub struct SimArgs {
     pub trace: Option<PathBuf>,
     /// Run N seeds, from --seed on, each drawing its device groups' profile figures within
     /// the named profiles' ranges (docs/sim.md); `--swarm 1 --seed S` replays one of them.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "target")]
     pub swarm: Option<u32>,
+    /// Run against this broker (mqtt://host:port) in real time instead of the reference
+    /// broker in virtual time; see docs/sim.md.
+    #[arg(long)]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +95,10 @@ struct Report<'a> {
     profiles: BTreeMap<String, Figures>,
     accounting: Accounting,
     replay: String,
+    /// Whether the seed reproduces the run (false against a real broker: `--target`).
+    deterministic: bool,
+    #[serde(flatten)]
+    real: Option<target::RealReport>,
 }
 
 /// The JSON report of `--swarm`.
@@ -119,6 +129,9 @@ pub fn main(args: SimArgs) -> i32 {
     };
     for g in &mut workload.devices {
         g.count = g.count.saturating_mul(args.scale.max(1));
+    }
+    if let Some(url) = &args.target {
+        return target::main(&args, url, &workload, &path);
     }
     let quiet = crate::sim::fleet::quiet_period(&workload);
     if let Err(e) = crate::sim::faults::check_run(&workload, args.duration, quiet) {
@@ -254,6 +267,8 @@ fn run_one<'a>(
             .collect(),
         accounting: outcome.accounting,
         replay,
+        deterministic: true,
+        real: None,
     })
 }
 
@@ -330,17 +345,22 @@ fn replay_command(args: &SimArgs, path: &str, seed: u64, drawn: bool) -> String 
 fn text_report(r: &Report<'_>) -> String {
     let a = &r.accounting;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "workload {:?}: {} devices, profile {}, seed {}, {:.0} s simulated in {:.1} s ({:.0}x)",
-        r.workload,
-        r.devices,
-        r.profile,
-        r.seed,
-        r.simulated_s,
-        r.wall_s,
-        r.simulated_s / r.wall_s.max(1e-9)
-    );
+    match &r.real {
+        None => {
+            let _ = writeln!(
+                s,
+                "workload {:?}: {} devices, profile {}, seed {}, {:.0} s simulated in {:.1} s ({:.0}x)",
+                r.workload,
+                r.devices,
+                r.profile,
+                r.seed,
+                r.simulated_s,
+                r.wall_s,
+                r.simulated_s / r.wall_s.max(1e-9)
+            );
+        }
+        Some(real) => s.push_str(&target::headline(r, real)),
+    }
     let _ = writeln!(
         s,
         "{:<5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8} {:>9}  latency p50/p99/max ms",
@@ -382,7 +402,19 @@ fn text_report(r: &Report<'_>) -> String {
             a.wills.lost_to_restart
         );
     }
-    let _ = writeln!(s, "trace hash {} ({} events)", r.trace_hash, r.events);
+    let _ = write!(s, "trace hash {} ({} events", r.trace_hash, r.events);
+    let _ = writeln!(
+        s,
+        "{})",
+        if r.deterministic {
+            ""
+        } else {
+            "; real time: not reproducible across runs"
+        }
+    );
+    if let Some(real) = &r.real {
+        s.push_str(&target::problems(real));
+    }
     if a.violations.is_empty() {
         let _ = writeln!(s, "no violations");
     } else {
@@ -402,7 +434,12 @@ fn text_report(r: &Report<'_>) -> String {
                 a.violations.len() - 50
             );
         }
-        let _ = writeln!(s, "replay: {}", r.replay);
+        let label = if r.deterministic {
+            "replay"
+        } else {
+            "rerun (same faults, other timing)"
+        };
+        let _ = writeln!(s, "{label}: {}", r.replay);
     }
     s
 }

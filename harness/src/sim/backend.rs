@@ -61,7 +61,7 @@ impl Subscriber {
             send(
                 &mut conn,
                 Packet::Connect(Connect {
-                    client_id: format!("sub-{}", self.name).into(),
+                    client_id: self.ctx.client_id(&format!("sub-{}", self.name)).into(),
                     clean_start: self.auditor,
                     keep_alive: KEEP_ALIVE.as_secs() as u16,
                     ..Connect::default()
@@ -92,7 +92,7 @@ impl Subscriber {
                     &mut conn,
                     Packet::Subscribe(Subscribe {
                         packet_id: 1,
-                        subscriptions: vec![Subscription::new(self.filter.clone(), qos)],
+                        subscriptions: vec![Subscription::new(self.ctx.wire(&self.filter), qos)],
                         ..Subscribe::default()
                     }),
                 );
@@ -166,7 +166,8 @@ impl Subscriber {
                 Some(payload) => What::Delivered {
                     subscriber: self.name.clone(),
                     payload,
-                    topic: p.topic.to_string(),
+                    // The history keeps the names the checker knows.
+                    topic: self.ctx.unwire(&p.topic).to_owned(),
                     qos: p.qos.as_u8(),
                     dup: p.dup,
                     retain: p.retain,

@@ -34,6 +34,8 @@ pub struct Ctx {
     /// sessions and retained messages nor other clients' traffic mix with this run's. The
     /// history keeps the unprefixed names.
     pub prefix: Rc<str>,
+    /// How long a device waits for its TCP connection, then for its CONNACK.
+    pub connect_timeout: Duration,
 }
 
 impl Ctx {
@@ -43,6 +45,7 @@ impl Ctx {
             start: Instant::now(),
             net: Net::Sim,
             prefix: Rc::from(""),
+            connect_timeout: Duration::from_secs(30),
         }
     }
 
@@ -51,6 +54,9 @@ impl Ctx {
         Self {
             net: Net::Tcp(addr),
             prefix: Rc::from(format!("mqttspec-sim/{tag}/")),
+            // Real seconds: a broker that stopped answering must not hold a device, and
+            // the run, for long after the devices' stop.
+            connect_timeout: Duration::from_secs(10),
             ..Self::new()
         }
     }

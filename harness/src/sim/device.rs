@@ -18,7 +18,6 @@ use tokio::time::{Instant, sleep_until};
 
 /// QoS 1/2 messages a device keeps unacknowledged before it skips publishing.
 const MAX_INFLIGHT: usize = 16;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Device {
     pub name: String,
@@ -107,7 +106,7 @@ impl Device {
             &self.link,
             &self.profile,
             &mut self.rng,
-            CONNECT_TIMEOUT,
+            self.ctx.connect_timeout,
         )
         .await
         else {
@@ -117,14 +116,14 @@ impl Device {
         let conn_no = state.conn;
         let g = &self.group;
         let will = g.will.as_ref().map(|w| Will {
-            topic: format!("fleet/{}/will", self.name).into(),
+            topic: self.ctx.wire(&format!("fleet/{}/will", self.name)).into(),
             payload: will_payload(&self.name, conn_no).into(),
             qos: QoS::from_u8(w.qos).unwrap_or_default(),
             retain: w.retain,
             properties: Default::default(),
         });
         let connect = Connect {
-            client_id: self.name.clone().into(),
+            client_id: self.ctx.client_id(&self.name).into(),
             clean_start: g.clean_session,
             keep_alive: g.keep_alive.0.as_secs() as u16,
             will,
@@ -136,7 +135,8 @@ impl Device {
             conn: conn_no,
         });
         let decoder = Decoder::new(V311);
-        let connack = tokio::time::timeout(CONNECT_TIMEOUT, next(&mut conn, &decoder)).await;
+        let connack =
+            tokio::time::timeout(self.ctx.connect_timeout, next(&mut conn, &decoder)).await;
         let why = match connack {
             Ok(Next::Packet(p)) => match *p {
                 Packet::ConnAck(a) if a.code == v311::ACCEPTED => {
@@ -308,7 +308,11 @@ impl Device {
         };
         let kind = if spec.retain { "state" } else { "data" };
         let topic = format!("fleet/{}/{kind}", self.name);
-        let mut p = Publish::new(topic.clone(), qos, message_payload(&id, spec.payload_bytes));
+        let mut p = Publish::new(
+            self.ctx.wire(&topic),
+            qos,
+            message_payload(&id, spec.payload_bytes),
+        );
         p.retain = spec.retain;
         if qos != QoS::AtMostOnce {
             let pid = state.free_pid();

@@ -24,12 +24,53 @@ pub const WARMUP: Duration = Duration::from_secs(2);
 pub const SETTLE: Duration = Duration::from_secs(20);
 pub const AUDIT: Duration = Duration::from_secs(5);
 
+/// How long the phases of a run last around the devices' own time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Subscribers connect before this, devices start after it.
+    pub warmup: Duration,
+    /// After the devices stop: time for the last deliveries.
+    pub settle: Duration,
+    /// Then time for the retained audit.
+    pub audit: Duration,
+    /// Added to 1.5 × keep alive + the longest backoff to make the quiet period.
+    pub margin: Duration,
+    /// After the audit, before the run ends.
+    pub tail: Duration,
+}
+
+impl Timing {
+    /// Virtual time costs little: generous margins.
+    pub const SIM: Timing = Timing {
+        warmup: WARMUP,
+        settle: SETTLE,
+        audit: AUDIT,
+        margin: Duration::from_secs(30),
+        tail: Duration::from_secs(5),
+    };
+    /// Real time against a broker over TCP: every second is waited for, and a run is meant
+    /// to last about a minute. Loopback or LAN deliveries take milliseconds; the longest
+    /// wait left is a device link's delay plus a retransmission timeout (under 2 s on every
+    /// built-in profile).
+    pub const REAL: Timing = Timing {
+        warmup: Duration::from_secs(1),
+        settle: Duration::from_secs(5),
+        audit: Duration::from_secs(3),
+        margin: Duration::from_secs(8),
+        tail: Duration::from_secs(1),
+    };
+}
+
 /// When devices stop causing outages: late enough that every device is back and every
 /// will of the last outages has been published before the devices stop.
 pub fn quiet_period(w: &Workload) -> Duration {
+    quiet_period_with(w, Timing::SIM.margin)
+}
+
+pub fn quiet_period_with(w: &Workload, margin: Duration) -> Duration {
     w.devices
         .iter()
-        .map(|g| g.keep_alive.0 * 3 / 2 + g.reconnect.max.0 + Duration::from_secs(30))
+        .map(|g| g.keep_alive.0 * 3 / 2 + g.reconnect.max.0 + margin)
         .max()
         .unwrap_or_default()
 }
@@ -66,6 +107,7 @@ pub struct Plan {
     pub quiet: Duration,
     /// The whole run.
     pub total: Duration,
+    pub timing: Timing,
 }
 
 impl Plan {
@@ -76,7 +118,17 @@ impl Plan {
         duration: Duration,
         profile: &Profile,
     ) -> Result<Plan, String> {
-        let quiet = quiet_period(w);
+        Self::with_timing(w, seed, duration, profile, Timing::SIM)
+    }
+
+    pub fn with_timing(
+        w: &Workload,
+        seed: u64,
+        duration: Duration,
+        profile: &Profile,
+        timing: Timing,
+    ) -> Result<Plan, String> {
+        let quiet = quiet_period_with(w, timing.margin);
         faults::check_run(w, duration, quiet)?;
         let named = |p: &Option<String>, default: &Profile| match p {
             Some(p) => Profile::named(p).ok_or_else(|| format!("unknown profile {p}")),
@@ -123,7 +175,7 @@ impl Plan {
                 });
             }
         }
-        let stop = WARMUP + duration;
+        let stop = timing.warmup + duration;
         Ok(Plan {
             seed,
             subscribers,
@@ -134,7 +186,8 @@ impl Plan {
             expectations: exp,
             stop,
             quiet,
-            total: stop + SETTLE + AUDIT + Duration::from_secs(5),
+            total: stop + timing.settle + timing.audit + timing.tail,
+            timing,
         })
     }
 }
@@ -166,7 +219,7 @@ impl Plan {
 /// the end of the run, so that the last DISCONNECTs and closes cross the links.
 pub async fn run_backend(plan: Plan, ctx: Ctx) {
     let start = Instant::now();
-    let stop = plan.stop;
+    let (stop, Timing { settle, audit, .. }) = (plan.stop, plan.timing);
     let mut tasks = Vec::new();
     for s in plan.subscribers {
         let rng = Rng::derive(plan.seed, &format!("sub/{}", s.name));
@@ -177,7 +230,7 @@ pub async fn run_backend(plan: Plan, ctx: Ctx) {
                 qos: s.qos,
                 ctx: ctx.clone(),
                 rng,
-                stop_at: start + stop + SETTLE,
+                stop_at: start + stop + settle,
                 auditor: false,
                 profile: s.profile,
             }
@@ -185,7 +238,7 @@ pub async fn run_backend(plan: Plan, ctx: Ctx) {
         ));
     }
     if plan.has_retained {
-        sleep_until(start + stop + SETTLE).await;
+        sleep_until(start + stop + settle).await;
         tasks.push(tokio::task::spawn_local(
             Subscriber {
                 name: "audit".into(),
@@ -193,7 +246,7 @@ pub async fn run_backend(plan: Plan, ctx: Ctx) {
                 qos: 1,
                 ctx: ctx.clone(),
                 rng: Rng::derive(plan.seed, "audit"),
-                stop_at: start + stop + SETTLE + AUDIT,
+                stop_at: start + stop + settle + audit,
                 auditor: true,
                 profile: plan.audit_profile,
             }
@@ -203,14 +256,14 @@ pub async fn run_backend(plan: Plan, ctx: Ctx) {
     for t in tasks {
         let _ = t.await;
     }
-    sleep_until(start + stop + SETTLE + AUDIT).await;
+    sleep_until(start + stop + settle + audit).await;
 }
 
 /// Some devices of the fleet, with their links' outages and the scheduled faults that hit
 /// them. Returns at the end of the run, like [`run_backend`].
 pub async fn run_devices(plan: Plan, devices: Vec<DevicePlan>, ctx: Ctx) {
     let start = Instant::now();
-    let (stop, seed) = (plan.stop, plan.seed);
+    let (stop, seed, timing) = (plan.stop, plan.seed, plan.timing);
     let mut tasks = Vec::new();
     let mut links = Vec::new();
     for d in devices {
@@ -234,17 +287,22 @@ pub async fn run_devices(plan: Plan, devices: Vec<DevicePlan>, ctx: Ctx) {
                 link,
                 rng,
                 ctx: ctx.clone(),
-                start_at: start + WARMUP + offset,
+                start_at: start + timing.warmup + offset,
                 stop_at: start + stop,
             }
             .run(),
         ));
     }
-    tokio::task::spawn_local(faults::apply(plan.schedule, links, ctx, start + WARMUP));
+    tokio::task::spawn_local(faults::apply(
+        plan.schedule,
+        links,
+        ctx,
+        start + timing.warmup,
+    ));
     for t in tasks {
         let _ = t.await;
     }
-    sleep_until(start + stop + SETTLE + AUDIT).await;
+    sleep_until(start + stop + timing.settle + timing.audit).await;
 }
 
 /// Draws outages for one device's link until `until`, per its profile.

@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod history;
 pub mod link;
 pub mod profile;
+pub mod realtime;
 pub mod rng;
 pub mod scenarios;
 pub mod spread;
