@@ -258,9 +258,11 @@ impl Conn {
                     () = reset(&mut reset_rx) => break,
                     item = stamped_rx.recv() => item,
                 };
-                let Some((at, Some(chunk))) = item else { break };
+                let Some((at, chunk)) = item else { break };
                 tokio::time::sleep_until(at).await;
                 wait_passable(&l).await;
+                // The broker's FIN crosses the link like data: a silent outage holds it.
+                let Some(chunk) = chunk else { break };
                 if down_tx.send(chunk).is_err() {
                     break;
                 }
@@ -291,5 +293,45 @@ impl Conn {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::client::{BROKER_PORT, Net};
+
+    /// The broker's close crosses the link like data: a silent outage holds it, so the
+    /// device learns of it only when the outage ends (or from its own keep alive).
+    #[test]
+    fn a_broker_close_waits_out_a_silent_outage() -> turmoil::Result {
+        let mut sim = turmoil::Builder::new()
+            .simulation_duration(Duration::from_secs(60))
+            .build();
+        sim.host("broker", || async {
+            let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
+            let (stream, _) = listener.accept().await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            drop(stream);
+            Ok(())
+        });
+        sim.client("device", async {
+            let link = new_link();
+            let profile = Profile::named("lan").ok_or("no lan profile")?;
+            let mut rng = Rng::new(1);
+            let mut conn = Conn::open(&Net::Sim, &link, &profile, &mut rng, Duration::from_secs(5))
+                .await
+                .ok_or("no connection")?;
+            let start = Instant::now();
+            link.borrow_mut().held_until = Some(start + Duration::from_secs(10));
+            assert!(!conn.fill().await, "the broker's close arrives");
+            let seen = start.elapsed();
+            assert!(
+                seen >= Duration::from_secs(10),
+                "the close was seen after {seen:?}, inside the outage"
+            );
+            Ok(())
+        });
+        sim.run()
     }
 }
