@@ -5,6 +5,7 @@ mod target;
 
 use super::common::{now_seed, write_output};
 use crate::report::exit;
+use crate::sim::history::History;
 use crate::sim::spread::Figures;
 use crate::sim::workload::{DEFAULT_PATH, DEFAULT_TEXT};
 use crate::sim::{Accounting, Profile, SimOptions, Workload, simulate};
@@ -241,13 +242,7 @@ fn run_one<'a>(
         }
     };
     let wall = wall.elapsed();
-    if let Some(t) = &args.trace {
-        let mut lines = String::new();
-        for e in &outcome.history.events {
-            let _ = writeln!(lines, "{e}");
-        }
-        write_output(Some(t), &lines)?;
-    }
+    write_trace(args, &outcome.history)?;
     Ok(Report {
         format_version: 1,
         workload: &workload.name,
@@ -260,16 +255,32 @@ fn run_one<'a>(
         events: outcome.history.events.len(),
         trace_hash: format!("{:016x}", outcome.trace_hash),
         drawn_profiles: draw_profiles,
-        profiles: outcome
-            .profiles
-            .iter()
-            .map(|(g, p)| (g.clone(), Figures::from(p)))
-            .collect(),
+        profiles: figures(&outcome.profiles),
         accounting: outcome.accounting,
         replay,
         deterministic: true,
         real: None,
     })
+}
+
+/// The figures of each group's profile, as the report shows them.
+fn figures(profiles: &BTreeMap<String, Profile>) -> BTreeMap<String, Figures> {
+    profiles
+        .iter()
+        .map(|(g, p)| (g.clone(), Figures::from(p)))
+        .collect()
+}
+
+/// Writes the event trace to `--trace`, if given; `Err` is the exit code.
+fn write_trace(args: &SimArgs, history: &History) -> Result<(), i32> {
+    let Some(t) = &args.trace else {
+        return Ok(());
+    };
+    let mut lines = String::new();
+    for e in &history.events {
+        let _ = writeln!(lines, "{e}");
+    }
+    write_output(Some(t), &lines)
 }
 
 /// One seed of a swarm, in a line.

@@ -1,12 +1,11 @@
 //! `mqttspec sim --target mqtt://host:port`: the fleet against a real broker in real time
 //! (see `crate::sim::realtime`). A child of `sim.rs`, whose report it fills in.
 
-use super::{Report, SimArgs, SimFormat, replay_command, text_report};
+use super::{Report, SimArgs, SimFormat, figures, replay_command, text_report, write_trace};
 use crate::cli::common::{now_seed, write_output};
 use crate::report::exit;
 use crate::run::Target;
 use crate::sim::realtime::{self, RealError, RealOptions};
-use crate::sim::spread::Figures;
 use crate::sim::{Profile, Workload};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -78,14 +77,8 @@ pub(super) fn main(args: &SimArgs, url: &str, workload: &Workload, path: &str) -
             return exit::HARNESS;
         }
     };
-    if let Some(t) = &args.trace {
-        let mut lines = String::new();
-        for e in &outcome.history.events {
-            let _ = writeln!(lines, "{e}");
-        }
-        if let Err(code) = write_output(Some(t), &lines) {
-            return code;
-        }
+    if let Err(code) = write_trace(args, &outcome.history) {
+        return code;
     }
     let failed = !outcome.accounting.violations.is_empty() || !outcome.problems.is_empty();
     let report = Report {
@@ -100,11 +93,7 @@ pub(super) fn main(args: &SimArgs, url: &str, workload: &Workload, path: &str) -
         events: outcome.history.events.len(),
         trace_hash: format!("{:016x}", outcome.trace_hash),
         drawn_profiles: false,
-        profiles: outcome
-            .profiles
-            .iter()
-            .map(|(g, p)| (g.clone(), Figures::from(p)))
-            .collect(),
+        profiles: figures(&outcome.profiles),
         accounting: outcome.accounting,
         replay,
         deterministic: false,
