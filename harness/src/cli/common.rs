@@ -3,6 +3,7 @@
 use crate::catalogue::Catalogue;
 use crate::report::exit;
 use crate::scenario::{LoadedScenario, suite};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,4 +83,22 @@ pub fn write_output(out: Option<&Path>, text: &str) -> Result<(), i32> {
             exit::HARNESS
         }),
     }
+}
+
+/// A progress bar on an interactive terminal only, hidden otherwise; `counts` is the
+/// indicatif template of the numbers shown after the bar.
+pub fn progress_bar(len: u64, counts: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {counts} {{wide_msg}}"
+    )) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

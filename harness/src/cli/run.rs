@@ -1,6 +1,6 @@
 //! `mqttspec run`: the conformance suite against a broker.
 
-use super::common::{Format, load_scenarios, now_seed, write_output};
+use super::common::{Format, load_scenarios, now_seed, progress_bar, write_output};
 use crate::catalogue::Catalogue;
 use crate::report::{self, exit};
 use crate::run::{RunSettings, Target, run, selected};
@@ -104,7 +104,7 @@ pub async fn main(args: RunArgs) -> i32 {
         "mqttspec: {} scenarios against {shown}, seed {seed}",
         chosen.len()
     );
-    let bar = progress_bar(chosen.len() as u64);
+    let bar = progress_bar(chosen.len() as u64, "{pos}/{len}");
     let tick = bar.clone();
     let result = run(&target, chosen, &settings, &catalogue, move |r| {
         tick.set_message(r.path.clone());
@@ -145,22 +145,4 @@ pub async fn main(args: RunArgs) -> i32 {
         );
     }
     report.exit_code
-}
-
-/// A progress bar on an interactive terminal only; it appears after a second, so short
-/// runs stay quiet.
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::stderr_with_hz(4),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

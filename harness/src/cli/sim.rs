@@ -3,12 +3,12 @@
 
 mod target;
 
-use super::common::{now_seed, write_output};
+use super::common::{now_seed, progress_bar, write_output};
 use crate::report::exit;
 use crate::sim::history::History;
 use crate::sim::spread::Figures;
 use crate::sim::workload::{DEFAULT_PATH, DEFAULT_TEXT};
-use crate::sim::{Accounting, Profile, SimOptions, Workload, simulate};
+use crate::sim::{Accounting, Profile, SimOptions, Workload, simulate_with_progress};
 use clap::{Args, ValueEnum};
 use mqttspec_broker::Config;
 use serde::Serialize;
@@ -234,7 +234,13 @@ fn run_one<'a>(
     };
     // Wall time of the simulation itself, for the speed ratio in the report.
     let wall = std::time::Instant::now();
-    let outcome = match simulate(workload, &opts) {
+    let bar = progress_bar(opts.duration.as_secs(), "{pos}/{len} s simulated");
+    let outcome = simulate_with_progress(workload, &opts, &mut |at, total| {
+        bar.set_length(total.as_secs());
+        bar.set_position(at.as_secs());
+    });
+    bar.finish_and_clear();
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprintln!("mqttspec sim: {e} (seed {seed}; replay: {replay})");

@@ -21,4 +21,4 @@ pub mod world;
 pub use checker::{Accounting, Violation, ViolationKind};
 pub use profile::Profile;
 pub use workload::Workload;
-pub use world::{SimOptions, SimOutcome, simulate};
+pub use world::{SimOptions, SimOutcome, simulate, simulate_with_progress};

@@ -63,6 +63,7 @@ fn run_with_restarts(
     schedule: &[faults::Fault],
     clients: &[String],
     ctx: &Ctx,
+    progress: &mut dyn FnMut(Duration),
 ) -> Result<(), String> {
     // (when, crash or start), in time order.
     let mut plan: Vec<(Duration, bool)> = Vec::new();
@@ -75,6 +76,7 @@ fn run_with_restarts(
     plan.sort();
     let mut plan = plan.into_iter().peekable();
     let mut down = false;
+    let mut steps: u64 = 0;
     loop {
         while let Some(&(at, crash)) = plan.peek()
             && sim.elapsed() >= at
@@ -107,11 +109,28 @@ fn run_with_restarts(
         {
             return Ok(());
         }
+        steps += 1;
+        if steps % PROGRESS_EVERY == 0 {
+            progress(sim.elapsed());
+        }
     }
 }
 
+/// Simulation steps between two calls of the progress callback.
+const PROGRESS_EVERY: u64 = 4096;
+
 /// Runs the workload and checks its history.
 pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, String> {
+    simulate_with_progress(workload, opts, &mut |_, _| {})
+}
+
+/// [`simulate`], telling `progress` now and then how far the run is: (simulated time so
+/// far, the whole run's).
+pub fn simulate_with_progress(
+    workload: &Workload,
+    opts: &SimOptions,
+    progress: &mut dyn FnMut(Duration, Duration),
+) -> Result<SimOutcome, String> {
     let mut plan = Plan::new(workload, opts.seed, opts.duration, &opts.profile)?;
     if opts.draw_profiles {
         plan.draw_profiles();
@@ -165,7 +184,9 @@ pub fn simulate(workload: &Workload, opts: &SimOptions) -> Result<SimOutcome, St
 
     let mut clients = vec!["backend".to_owned()];
     clients.extend((0..chunks.len()).map(|h| format!("devices-{h}")));
-    run_with_restarts(&mut sim, &plan.schedule, &clients, &ctx)?;
+    run_with_restarts(&mut sim, &plan.schedule, &clients, &ctx, &mut |at| {
+        progress(at, total)
+    })?;
     let history = ctx.history.take();
     let accounting = checker::check(&history, &plan.expectations);
     Ok(SimOutcome {
