@@ -110,7 +110,7 @@ fn run_with_restarts(
             return Ok(());
         }
         steps += 1;
-        if steps % PROGRESS_EVERY == 0 {
+        if steps.is_multiple_of(PROGRESS_EVERY) {
             progress(sim.elapsed());
         }
     }
