@@ -15,6 +15,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -174,16 +176,10 @@ pub fn main(args: SimArgs) -> i32 {
         }
         return verdict(std::slice::from_ref(&report));
     };
-    let mut runs = Vec::new();
-    for i in 0..n {
-        let seed = seed.wrapping_add(u64::from(i));
-        let report = match run_one(&args, &workload, &path, seed, &profile, true) {
-            Ok(r) => r,
-            Err(code) => return code,
-        };
-        eprintln!("{}", swarm_line(&report));
-        runs.push(report);
-    }
+    let runs = match run_swarm(&args, &workload, &path, seed, &profile, n) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let failed_seeds: Vec<u64> = runs
         .iter()
         .filter(|r| !r.accounting.violations.is_empty())
@@ -214,6 +210,51 @@ fn verdict(runs: &[Report<'_>]) -> i32 {
     }
 }
 
+/// The seeds of a swarm, side by side on every core (each run is single-threaded and
+/// independent, so this changes no trace), in seed order; `Err` is the exit code of the
+/// first seed that could not run.
+fn run_swarm<'a>(
+    args: &SimArgs,
+    workload: &'a Workload,
+    path: &str,
+    seed: u64,
+    profile: &Profile,
+    n: u32,
+) -> Result<Vec<Report<'a>>, i32> {
+    let jobs = std::thread::available_parallelism()
+        .map_or(1, |j| j.get())
+        .min(n as usize);
+    let next = AtomicU32::new(0);
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let seed = seed.wrapping_add(u64::from(i));
+                    let r = run_one(args, workload, path, seed, profile, true);
+                    if let Ok(report) = &r {
+                        eprintln!("{}", swarm_line(report));
+                    }
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().map_err(|_| exit::HARNESS)?;
+    if done.len() != n as usize {
+        eprintln!("mqttspec sim: a run of the swarm ended abnormally");
+        return Err(exit::HARNESS);
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// One simulation, as its report; `Err` is the exit code when it could not run.
 fn run_one<'a>(
     args: &SimArgs,
@@ -234,7 +275,12 @@ fn run_one<'a>(
     };
     // Wall time of the simulation itself, for the speed ratio in the report.
     let wall = std::time::Instant::now();
-    let bar = progress_bar(opts.duration.as_secs(), "{pos}/{len} s simulated");
+    // A swarm runs seeds side by side and prints a line per seed instead.
+    let bar = if draw_profiles {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress_bar(opts.duration.as_secs(), "{pos}/{len} s simulated")
+    };
     let outcome = simulate_with_progress(workload, &opts, &mut |at, total| {
         bar.set_length(total.as_secs());
         bar.set_position(at.as_secs());
