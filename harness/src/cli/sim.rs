@@ -29,8 +29,12 @@ pub struct SimArgs {
     /// Seed of every random choice; printed, so any run can be replayed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Simulated time the devices run, e.g. 10m or 1h.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    /// How long the devices run, e.g. 10m or 1h: simulated time (default 10m), or wall-clock
+    /// time with --target (default 60s).
+    #[arg(long = "duration", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration_arg: Option<Duration>,
+    /// `--duration`, or its default for the kind of run.
+    #[arg(skip)]
     pub duration: Duration,
     /// Multiply every device group's count (e.g. to run a fleet of 1,000).
     #[arg(long, default_value_t = 1)]
@@ -112,7 +116,12 @@ struct SwarmReport<'a> {
     failed_seeds: Vec<u64>,
 }
 
-pub fn main(args: SimArgs) -> i32 {
+pub fn main(mut args: SimArgs) -> i32 {
+    args.duration = args.duration_arg.unwrap_or(if args.target.is_some() {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(600)
+    });
     let (path, text) = match &args.workload {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(t) => (p.display().to_string(), t),
