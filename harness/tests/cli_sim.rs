@@ -1,14 +1,10 @@
 //! `mqttspec sim` as a command: a short run prints its seed and trace hash and exits 0; a
 //! workload mistake exits 2 naming file:line:column; JSON output has the accounting.
 
-use std::process::Command;
+mod common;
 
 fn sim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-        .arg("sim")
-        .args(args)
-        .output()
-        .expect("run mqttspec sim")
+    common::command::mqttspec("sim", args)
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! the scenarios with network fault steps are not applicable (they need `--sim`; see
 //! run_sim.rs, which runs the whole suite in the simulator).
 
+mod common;
+
 use mqttspec::catalogue::Catalogue;
 use mqttspec::engine::Verdict;
 use mqttspec::run::{RunSettings, Target, run};
@@ -34,14 +36,7 @@ async fn whole_suite_passes_on_the_reference_broker() {
                 .is_some_and(|r| r.starts_with("needs --sim"));
             s.verdict != Verdict::Pass && !(s.verdict == Verdict::NotApplicable && needs_sim)
         })
-        .map(|s| {
-            let mut text = String::new();
-            mqttspec::report::text::trace_lines(&s.trace, &mut text, "    ");
-            format!(
-                "{} {:?}: {:?} {:?}\n{text}",
-                s.path, s.verdict, s.failure, s.reason
-            )
-        })
+        .map(common::verdicts::describe)
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert_eq!(report.exit_code, mqttspec::report::exit::OK);

@@ -3,12 +3,13 @@
 //! gives the same traces; the reproducer names `--sim`; `--sim` with `--target` is a usage
 //! error; and over real TCP the network fault scenarios are not applicable, never judged.
 
+mod common;
+
 use mqttspec::catalogue::Catalogue;
 use mqttspec::engine::{ScenarioResult, Verdict};
 use mqttspec::run::{RunSettings, Target, run};
 use mqttspec::scenario::{LoadedScenario, suite};
 use mqttspec::sim::scenarios::{SimBroker, run_scenarios};
-use std::process::Command;
 use std::time::Duration;
 
 fn settings(seed: u64) -> RunSettings {
@@ -28,14 +29,7 @@ fn describe_bad(results: &[ScenarioResult], want: Verdict) -> Vec<String> {
     results
         .iter()
         .filter(|s| s.verdict != want)
-        .map(|s| {
-            let mut text = String::new();
-            mqttspec::report::text::trace_lines(&s.trace, &mut text, "    ");
-            format!(
-                "{} {:?}: {:?} {:?}\n{text}",
-                s.path, s.verdict, s.failure, s.reason
-            )
-        })
+        .map(common::verdicts::describe)
         .collect()
 }
 
@@ -128,16 +122,9 @@ async fn network_fault_scenarios_are_not_applicable_over_tcp() {
     }
 }
 
-fn mqttspec(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-        .args(args)
-        .output()
-        .expect("run mqttspec")
-}
-
 #[test]
 fn sim_with_target_is_a_usage_error() {
-    let out = mqttspec(&["run", "--sim", "--target", "mqtt://127.0.0.1:1883"]);
+    let out = common::command::mqttspec("run", &["--sim", "--target", "mqtt://127.0.0.1:1883"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--sim") && err.contains("--target"), "{err}");
@@ -156,7 +143,7 @@ fn a_simulated_failure_prints_a_reproducer_with_sim() {
     )
     .expect("write the scenario");
     let file = path.to_str().expect("a UTF-8 path");
-    let out = mqttspec(&["run", "--sim", "--seed", "9", file]);
+    let out = common::command::mqttspec("run", &["--sim", "--seed", "9", file]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -12,7 +12,6 @@ use mqttspec::sim::{Profile, ViolationKind, Workload};
 use mqttspec_broker::Config;
 use mqttspec_broker::config::Faults;
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,11 +41,7 @@ faults:
 "#;
 
 fn sim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-        .arg("sim")
-        .args(args)
-        .output()
-        .expect("run mqttspec sim")
+    common::command::mqttspec("sim", args)
 }
 
 fn run_lib(text: &str, addr: SocketAddr, seconds: u64) -> Result<RealOutcome, RealError> {
