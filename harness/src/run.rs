@@ -36,6 +36,9 @@ pub enum TargetError {
     Resolve(String, String),
     #[error("cannot start the embedded broker: {0}")]
     Embedded(String),
+    /// The broker cannot be judged at all (a probe found why): one sentence for the user.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl Target {
@@ -84,7 +87,7 @@ pub struct RunSettings {
     pub jobs: usize,
     pub seed: u64,
     pub expect_timeout: Duration,
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<crate::engine::runner::Credentials>,
 }
 
 /// Runs the scenarios against an address; `progress` is called after each scenario.
@@ -120,6 +123,63 @@ pub async fn run_against(
         }
     }
     results
+}
+
+/// Probes the broker once per protocol version the scenarios speak. A broker that refuses
+/// every connection, or speaks none of the versions, stops the run with the reason; the
+/// scenarios of a version it does not speak are not applicable (returned apart, as results).
+async fn check_versions(
+    addr: SocketAddr,
+    scenarios: Vec<LoadedScenario>,
+    settings: &RunSettings,
+) -> Result<(Vec<LoadedScenario>, Vec<ScenarioResult>), TargetError> {
+    use crate::probe::{Verdict as Probed, judge, probe};
+    use crate::scenario::model::VersionSpec;
+    use mqttspec_codec::ProtocolVersion;
+    let endpoint = crate::engine::Endpoint::Tcp(addr);
+    let run_id = crate::engine::runner::run_id(settings.seed);
+    let of = |s: &LoadedScenario| match s.scenario.version {
+        VersionSpec::V311 => ProtocolVersion::V311,
+        VersionSpec::V5 => ProtocolVersion::V5,
+    };
+    let mut versions: Vec<ProtocolVersion> = scenarios.iter().map(of).collect();
+    versions.sort_by_key(|v| v.namespace());
+    versions.dedup();
+    let mut unspoken: Vec<(ProtocolVersion, String)> = Vec::new();
+    for v in &versions {
+        let creds = &settings.credentials;
+        let outcome = probe(&endpoint, *v, creds, &run_id, settings.expect_timeout).await;
+        let verdict = match &outcome {
+            crate::probe::Probe::NoAnswer(_) => {
+                let other = match v {
+                    ProtocolVersion::V311 => ProtocolVersion::V5,
+                    _ => ProtocolVersion::V311,
+                };
+                let o = probe(&endpoint, other, creds, &run_id, settings.expect_timeout).await;
+                judge(*v, &outcome, Some(&o), creds)
+            }
+            _ => judge(*v, &outcome, None, creds),
+        };
+        match verdict {
+            Probed::Go => {}
+            Probed::Stop(why) => return Err(TargetError::Unusable(why)),
+            Probed::VersionNotSpoken(why) => unspoken.push((*v, why)),
+        }
+    }
+    if unspoken.len() == versions.len()
+        && let Some((_, why)) = unspoken.first()
+    {
+        return Err(TargetError::Unusable(why.clone()));
+    }
+    let mut run = Vec::new();
+    let mut declined = Vec::new();
+    for s in scenarios {
+        match unspoken.iter().find(|(v, _)| *v == of(&s)) {
+            Some((_, why)) => declined.push(crate::engine::runner::not_applicable(&s, why)),
+            None => run.push(s),
+        }
+    }
+    Ok((run, declined))
 }
 
 /// Resolves a remote target to one socket address.
@@ -162,26 +222,27 @@ pub async fn run(
             return Ok(run_simulated(scenarios, settings, catalogue, progress, started).await);
         }
     };
-    let results = run_against(addr, scenarios, settings, progress).await;
+    let (scenarios, mut declined) = match check_versions(addr, scenarios, settings).await {
+        Ok(split) => split,
+        Err(e) => {
+            if let Some(b) = broker {
+                b.shutdown().await;
+            }
+            return Err(e);
+        }
+    };
+    let mut results = run_against(addr, scenarios, settings, progress).await;
+    results.append(&mut declined);
     if let Some(b) = broker {
         b.shutdown().await;
     }
-    let rerun = match target {
-        Target::Embedded | Target::Simulated => {
-            format!("mqttspec run {{path}} --seed {}", settings.seed)
-        }
-        Target::Remote { url, .. } => format!(
-            "mqttspec run {{path}} --target {url} --seed {}",
-            settings.seed
-        ),
-    };
     Ok(Report::new(
         results,
         catalogue,
         shown,
         settings.seed,
         started.elapsed(),
-        rerun,
+        rerun_template(target, settings),
     ))
 }
 
@@ -220,8 +281,51 @@ async fn run_simulated(
         "the reference broker in the turmoil network simulator".to_owned(),
         settings.seed,
         started.elapsed(),
-        format!("mqttspec run {{path}} --sim --seed {}", settings.seed),
+        rerun_template(&Target::Simulated, settings),
     )
+}
+
+/// The command that reruns one scenario, with `{scenario}` where its name goes: the same
+/// target, user name, timeout and seed; the password is read from `MQTTSPEC_PASSWORD`,
+/// never written out.
+pub fn rerun_template(target: &Target, settings: &RunSettings) -> String {
+    let mut cmd = "mqttspec run {scenario}".to_owned();
+    match target {
+        Target::Embedded => {}
+        Target::Simulated => cmd.push_str(" --sim"),
+        Target::Remote { url, .. } => {
+            cmd.push_str(" --target ");
+            cmd.push_str(&shell_word(url));
+        }
+    }
+    if let Some(c) = &settings.credentials {
+        cmd.push_str(" --username ");
+        cmd.push_str(&shell_word(&c.username));
+    }
+    if settings.expect_timeout != DEFAULT_TIMEOUT {
+        cmd.push_str(&format!(
+            " --timeout {}ms",
+            settings.expect_timeout.as_millis()
+        ));
+    }
+    cmd.push_str(&format!(" --seed {}", settings.seed));
+    cmd
+}
+
+/// The default wait for an expected packet (`--timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A word a POSIX shell reads back as it is: quoted when it holds anything but letters,
+/// digits and `/._:-@+=,`.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._:-@+=,".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]

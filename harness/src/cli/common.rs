@@ -36,15 +36,27 @@ pub fn load_scenarios(
     let loaded = if paths.is_empty() {
         suite::load_embedded(catalogue)
     } else {
-        let files = suite::discover(paths).map_err(|e| {
+        let chosen = suite::discover(paths).map_err(|e| {
             eprintln!("mqttspec: {e}");
             exit::USAGE
         })?;
-        if files.is_empty() {
+        if chosen.files.is_empty() && chosen.builtin.is_empty() {
             eprintln!("mqttspec: no .yaml scenario under {paths:?}");
             return Err(exit::USAGE);
         }
-        suite::load_files(&files, catalogue)
+        let files = suite::load_files(&chosen.files, catalogue);
+        let builtin = suite::load_builtin(&chosen.builtin, catalogue);
+        match (files, builtin) {
+            (Ok(mut a), Ok(b)) => {
+                a.extend(b);
+                Ok(a)
+            }
+            (Err(mut a), Err(b)) => {
+                a.extend(b);
+                Err(a)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
     };
     loaded.map_err(|errors| {
         for e in &errors {

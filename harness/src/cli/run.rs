@@ -2,6 +2,7 @@
 
 use super::common::{Format, load_scenarios, now_seed, progress_bar, write_output};
 use crate::catalogue::Catalogue;
+use crate::engine::runner::Credentials;
 use crate::report::{self, exit};
 use crate::run::{RunSettings, Target, run, selected};
 use clap::Args;
@@ -21,10 +22,14 @@ pub struct RunArgs {
     /// steps (partition, hold, release, restart_broker).
     #[arg(long, conflicts_with = "target")]
     pub sim: bool,
-    /// User name for every CONNECT that does not set its own.
-    #[arg(long, requires = "password")]
+    /// User name for every CONNECT that does not set its own (3.1.1 allows a user name
+    /// without a password).
+    #[arg(long)]
     pub username: Option<String>,
-    #[arg(long, requires = "username")]
+    /// Password sent with --username (ignored without it). Prefer the environment
+    /// variable, which stays out of the process list and of the rerun commands the report
+    /// prints; the password is never printed, in decoded packets or in hex dumps.
+    #[arg(long, env = "MQTTSPEC_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// Run only scenarios matching a statement ID (or ID prefix), a tag or a path part.
     /// Repeatable; a scenario runs if it matches any.
@@ -93,7 +98,10 @@ pub async fn main(args: RunArgs) -> i32 {
         jobs: args.jobs,
         seed,
         expect_timeout: args.timeout,
-        credentials: args.username.clone().zip(args.password.clone()),
+        credentials: args.username.clone().map(|username| Credentials {
+            username,
+            password: args.password.clone(),
+        }),
     };
     let shown = match &target {
         Target::Embedded => "the embedded reference broker".to_owned(),
@@ -136,6 +144,11 @@ pub async fn main(args: RunArgs) -> i32 {
         if let Err(code) = write_output(Some(path), &render(format, false)) {
             return code;
         }
+    }
+    if let Some(d) = &report.diagnosis
+        && (!args.out.is_empty() || args.format != Format::Text)
+    {
+        eprintln!("mqttspec: could not judge the broker: {d}");
     }
     if !args.out.is_empty() || args.format != Format::Text {
         let c = &report.scenario_counts;

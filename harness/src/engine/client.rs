@@ -30,7 +30,9 @@ pub enum Incoming {
 }
 
 enum Outgoing {
-    Bytes(Bytes, String),
+    /// Bytes to write, their decoded form, and how many bytes at their end are secret (a
+    /// CONNECT's password), masked in the trace's hex.
+    Bytes(Bytes, String, usize),
     Close,
 }
 
@@ -137,12 +139,17 @@ impl Client {
     }
 
     pub fn send_packet(&self, packet: &Packet, bytes: Bytes) {
-        self.send_bytes(bytes, describe::packet(packet));
+        self.send_secret(bytes, describe::packet(packet), secret_tail(packet));
     }
 
     pub fn send_bytes(&self, bytes: Bytes, decoded: String) {
+        self.send_secret(bytes, decoded, 0);
+    }
+
+    /// Sends bytes whose last `secret` bytes the trace shows masked.
+    pub fn send_secret(&self, bytes: Bytes, decoded: String, secret: usize) {
         // A closed writer means the connection is gone; the next expectation reports it.
-        let _ = self.outbox.send(Outgoing::Bytes(bytes, decoded));
+        let _ = self.outbox.send(Outgoing::Bytes(bytes, decoded, secret));
     }
 
     /// Waits for the next thing the reader saw.
@@ -318,6 +325,28 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
     }
 }
 
+/// How many bytes at the end of a packet's encoding are secret: a CONNECT's password is the
+/// last field of its payload (3.1.3, 5.0 3.1.3), so its bytes end the frame.
+pub fn secret_tail(packet: &Packet) -> usize {
+    match packet {
+        Packet::Connect(c) => c.password.as_ref().map_or(0, |p| p.len()),
+        _ => 0,
+    }
+}
+
+/// The bytes as the trace shows them: the last `secret` bytes replaced by `**` in hex.
+fn masked_hex(bytes: &[u8], secret: usize) -> String {
+    let keep = bytes.len().saturating_sub(secret);
+    let mut out = super::trace::hex(&bytes[..keep]);
+    for _ in keep..bytes.len() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str("**");
+    }
+    out
+}
+
 /// The answers a correct client gives to the broker's side of a QoS flow.
 fn answer(packet: &Packet, version: ProtocolVersion, outbox: &mpsc::UnboundedSender<Outgoing>) {
     let reply = match packet {
@@ -330,6 +359,7 @@ fn answer(packet: &Packet, version: ProtocolVersion, outbox: &mpsc::UnboundedSen
         let _ = outbox.send(Outgoing::Bytes(
             bytes,
             format!("{} (auto)", describe::packet(&reply)),
+            0,
         ));
     }
 }
@@ -345,14 +375,22 @@ async fn write_loop(
     while let Some(item) = outbox.recv().await {
         gate.passable().await;
         match item {
-            Outgoing::Bytes(bytes, decoded) => {
+            Outgoing::Bytes(bytes, decoded, secret) => {
                 if silenced.load(Ordering::Relaxed) {
                     continue;
                 }
+                // Recorded before the write, so the broker's answer, which the reader may
+                // record as soon as the bytes are out, comes after it in the trace.
+                trace.record_hex(
+                    &name,
+                    Direction::Sent,
+                    decoded.clone(),
+                    masked_hex(&bytes, secret),
+                );
                 // A write that cannot complete (the broker stopped reading) must not hang
                 // the run.
                 match tokio::time::timeout(Duration::from_secs(5), write.write_all(&bytes)).await {
-                    Ok(Ok(())) => trace.record(&name, Direction::Sent, decoded, &bytes),
+                    Ok(Ok(())) => {}
                     Ok(Err(e)) => {
                         trace.event(
                             &name,

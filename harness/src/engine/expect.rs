@@ -1,5 +1,6 @@
 //! The steps that check what the broker sends: `expect`, `expect_nothing`, `expect_close`.
 
+use super::attribution::{self, Miss};
 use super::client::Incoming;
 use super::matcher::{self, Mismatch};
 use super::runner::{At, Run, StepResult, Stop};
@@ -14,25 +15,44 @@ impl Run<'_> {
         e: &ExpectNothingStep,
         at: &At<'_>,
     ) -> StepResult {
-        let client = self.client(&e.client, at)?;
-        match client.next(e.duration.0).await {
-            None => Ok(()),
-            Some(Incoming::Packet(p)) => Err(self.fail(
-                at,
-                format!("expected nothing for {}, but a packet arrived", e.duration),
-                Some("no packet".into()),
-                Some(super::describe::packet(&p)),
-            )),
-            Some(Incoming::Malformed(err)) => Err(self.malformed(at, err)),
-            Some(Incoming::Closed(why)) => Err(self.fail(
-                at,
-                format!(
-                    "expected nothing for {}, but the connection ended",
-                    e.duration
-                ),
-                Some("an open, quiet connection".into()),
-                Some(why),
-            )),
+        let deadline = Instant::now() + e.duration.0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Ok(());
+            }
+            let vars = self.vars.clone();
+            match self.next_incoming(&e.client, remaining, at).await? {
+                None => return Ok(()),
+                Some(Incoming::Packet(p))
+                    if e.ignore
+                        .iter()
+                        .any(|i| matcher::matches(i, &p, &vars).is_ok()) =>
+                {
+                    self.trace
+                        .event(&e.client, "passed over: the step allows this packet");
+                }
+                Some(Incoming::Packet(p)) => {
+                    return Err(self.fail(
+                        at,
+                        format!("expected nothing for {}, but a packet arrived", e.duration),
+                        Some("no packet".into()),
+                        Some(super::describe::packet(&p)),
+                    ));
+                }
+                Some(Incoming::Malformed(err)) => return Err(self.malformed(at, err)),
+                Some(Incoming::Closed(why)) => {
+                    return Err(self.fail(
+                        at,
+                        format!(
+                            "expected nothing for {}, but the connection ended",
+                            e.duration
+                        ),
+                        Some("an open, quiet connection".into()),
+                        Some(why),
+                    ));
+                }
+            }
         }
     }
 
@@ -56,41 +76,32 @@ impl Run<'_> {
     pub(super) async fn expect(&mut self, e: &ExpectStep, at: &At<'_>) -> StepResult {
         let within = e.within.map_or(self.opts.expect_timeout, |d| d.0);
         let deadline = Instant::now() + within;
-        let (patterns, need, mode): (Vec<&PacketPattern>, usize, &str) = if let Some(p) = &e.packet
-        {
-            (vec![p], 1, "packet")
+        let (patterns, mode): (Vec<&PacketPattern>, Mode) = if let Some(p) = &e.packet {
+            (vec![p], Mode::One)
         } else if let Some(list) = &e.any_of {
-            (list.iter().collect(), 1, "any_of")
+            (list.iter().collect(), Mode::AnyOf)
         } else if let Some(list) = &e.all_of {
-            (list.iter().collect(), list.len(), "all_of")
+            (list.iter().collect(), Mode::AllOf)
         } else {
             return Err(self.bad_script(at, "`expect` has no pattern".into()));
         };
-        let show_expected = || match mode {
-            "any_of" => format!(
-                "one of {}",
-                patterns
-                    .iter()
-                    .map(|p| matcher::show(p))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ),
-            "all_of" => format!(
-                "all of {}",
-                patterns
-                    .iter()
-                    .map(|p| matcher::show(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            _ => matcher::show(patterns[0]),
+        let need = if mode == Mode::AllOf {
+            patterns.len()
+        } else {
+            1
         };
         let mut unmatched: Vec<usize> = (0..patterns.len()).collect();
+        // What has arrived so far, for an `all_of` that ends short.
+        let mut arrived: Vec<String> = Vec::new();
         let mut matched = 0;
         while matched < need {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let vars = self.vars.clone();
-            let item = self.client(&e.client, at)?.next(remaining).await;
+            let item = self.next_incoming(&e.client, remaining, at).await?;
+            let still: Vec<&PacketPattern> = unmatched.iter().map(|i| patterns[*i]).collect();
+            let ack = attribution::common_ack(&still);
+            let version = self.version;
+            let intrinsic = |miss| ack.and_then(|a| attribution::intrinsic(version, a, miss));
             let packet = match item {
                 None if e.not_applicable_if_nothing.is_some() => {
                     return Err(Stop::NotApplicable(format!(
@@ -99,11 +110,12 @@ impl Run<'_> {
                     )));
                 }
                 None => {
-                    return Err(self.fail(
+                    return Err(self.fail_ack(
                         at,
+                        intrinsic(Miss::Nothing),
                         format!("nothing arrived within {within:?}"),
-                        Some(show_expected()),
-                        Some("nothing".into()),
+                        Some(expected_text(mode, &patterns, &unmatched, &arrived)),
+                        Some(arrived_text("nothing", &arrived)),
                     ));
                 }
                 Some(Incoming::Closed(_)) if e.or_close => {
@@ -112,12 +124,19 @@ impl Run<'_> {
                     self.clients.remove(&e.client);
                     return Ok(());
                 }
+                Some(Incoming::Closed(why)) if e.not_applicable_if_closed.is_some() => {
+                    return Err(Stop::NotApplicable(format!(
+                        "{} (the broker closed the connection: {why})",
+                        e.not_applicable_if_closed.clone().unwrap_or_default()
+                    )));
+                }
                 Some(Incoming::Closed(why)) => {
-                    return Err(self.fail(
+                    return Err(self.fail_ack(
                         at,
+                        intrinsic(Miss::Closed),
                         "the connection ended while a packet was expected",
-                        Some(show_expected()),
-                        Some(why),
+                        Some(expected_text(mode, &patterns, &unmatched, &arrived)),
+                        Some(arrived_text(&why, &arrived)),
                     ));
                 }
                 Some(Incoming::Malformed(err)) => return Err(self.malformed(at, err)),
@@ -133,47 +152,60 @@ impl Run<'_> {
                     }
                 }
             });
-            if hit.is_none()
-                && e.ignore
+            let Some(pos) = hit else {
+                if e.ignore
                     .iter()
                     .any(|p| matcher::matches(p, &packet, &vars).is_ok())
-            {
-                self.trace
-                    .event(&e.client, "passed over: the step allows this packet");
-                continue;
-            }
-            match hit {
-                Some(pos) => {
-                    matched += 1;
-                    if mode != "all_of" {
-                        unmatched.clear();
-                    } else {
-                        unmatched.remove(pos);
-                    }
-                    for (name, field) in &e.save {
-                        match field {
-                            SaveField::PacketId => match matcher::packet_id(&packet) {
-                                Some(id) => self.vars.set(name, id),
-                                None => {
-                                    return Err(self.bad_script(
-                                        at,
-                                        format!(
-                                            "cannot save packet_id: {} has none",
-                                            packet.packet_type().name()
-                                        ),
-                                    ));
-                                }
-                            },
-                        }
-                    }
+                {
+                    self.trace
+                        .event(&e.client, "passed over: the step allows this packet");
+                    continue;
                 }
-                None => {
-                    return Err(self.fail(
-                        at,
-                        reasons.join("; "),
-                        Some(show_expected()),
-                        Some(super::describe::packet(&packet)),
-                    ));
+                if e.not_applicable_if
+                    .iter()
+                    .any(|p| matcher::matches(p, &packet, &vars).is_ok())
+                {
+                    return Err(Stop::NotApplicable(format!(
+                        "{} (broker answered {})",
+                        e.reason.clone().unwrap_or_default(),
+                        super::describe::packet(&packet)
+                    )));
+                }
+                // The miss is judged against the pattern of the packet's own type, if any.
+                let miss = still
+                    .iter()
+                    .map(|p| attribution::classify(p, &packet))
+                    .find(|m| *m != Miss::OtherPacket)
+                    .unwrap_or(Miss::OtherPacket);
+                return Err(self.fail_ack(
+                    at,
+                    intrinsic(miss),
+                    reasons.join("; "),
+                    Some(expected_text(mode, &patterns, &unmatched, &arrived)),
+                    Some(arrived_text(&super::describe::packet(&packet), &arrived)),
+                ));
+            };
+            matched += 1;
+            arrived.push(super::describe::packet(&packet));
+            if mode == Mode::AllOf {
+                unmatched.remove(pos);
+            } else {
+                unmatched.clear();
+            }
+            for (name, field) in &e.save {
+                match field {
+                    SaveField::PacketId => match matcher::packet_id(&packet) {
+                        Some(id) => self.vars.set(name, id),
+                        None => {
+                            return Err(self.bad_script(
+                                at,
+                                format!(
+                                    "cannot save packet_id: {} has none",
+                                    packet.packet_type().name()
+                                ),
+                            ));
+                        }
+                    },
                 }
             }
         }
@@ -187,7 +219,7 @@ impl Run<'_> {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let vars = self.vars.clone();
-            let item = self.client(&e.client, at)?.next(remaining).await;
+            let item = self.next_incoming(&e.client, remaining, at).await?;
             match item {
                 None => {
                     return Err(self.fail(
@@ -229,5 +261,49 @@ impl Run<'_> {
                 }
             }
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    One,
+    AnyOf,
+    AllOf,
+}
+
+/// What the step still waits for; for `all_of`, only the patterns not yet matched.
+fn expected_text(
+    mode: Mode,
+    patterns: &[&PacketPattern],
+    unmatched: &[usize],
+    arrived: &[String],
+) -> String {
+    let show = |idx: &mut dyn Iterator<Item = &PacketPattern>, sep: &str| {
+        idx.map(matcher::show).collect::<Vec<_>>().join(sep)
+    };
+    match mode {
+        Mode::One => matcher::show(patterns[0]),
+        Mode::AnyOf => format!("one of {}", show(&mut patterns.iter().copied(), " | ")),
+        Mode::AllOf if arrived.is_empty() => {
+            format!("all of {}", show(&mut patterns.iter().copied(), ", "))
+        }
+        Mode::AllOf => format!(
+            "all of {} patterns; still missing: {}",
+            patterns.len(),
+            show(&mut unmatched.iter().map(|i| patterns[*i]), ", ")
+        ),
+    }
+}
+
+/// What came instead, after what had already matched (for `all_of`).
+fn arrived_text(last: &str, arrived: &[String]) -> String {
+    if arrived.is_empty() {
+        last.to_owned()
+    } else {
+        format!(
+            "{last} (after {} that matched: {})",
+            arrived.len(),
+            arrived.join("; ")
+        )
     }
 }

@@ -56,6 +56,24 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
             if let Some(t) = &p.topic {
                 field("topic", Some(vars.expand(t)?.as_str()), &*got.topic)?;
             }
+            if let Some(f) = &p.topic_matches {
+                let filter = vars.expand(f)?;
+                if !super::topic::filter_matches(&filter, &got.topic, true) {
+                    return Err(format!(
+                        "topic {:?} does not match the filter {filter:?}",
+                        &*got.topic
+                    ));
+                }
+            }
+            if let Some(f) = &p.topic_matches {
+                let filter = vars.expand(f)?;
+                if !super::topic::filter_matches(&filter, &got.topic, true) {
+                    return Err(format!(
+                        "topic {:?} does not match the filter {filter:?}",
+                        &*got.topic
+                    ));
+                }
+            }
             let spec = p.payload_spec();
             if spec.text.is_some() || spec.hex.is_some() || spec.size.is_some() {
                 let want = payload(spec, vars)?;
@@ -84,6 +102,17 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
         (PacketPattern::Suback(p), Packet::SubAck(s)) => {
             id(&p.packet_id, s.packet_id, vars)?;
             let got: Vec<u8> = s.return_codes.iter().map(|c| c.0).collect();
+            if let Some(wanted) = &p.below {
+                let lower = wanted
+                    .iter()
+                    .zip(&got)
+                    .any(|(want, code)| *code == 0x80 || code < want);
+                if !lower {
+                    return Err(format!(
+                        "return codes {got:?} grant every QoS of {wanted:?}"
+                    ));
+                }
+            }
             field("return codes", p.codes.clone(), got)
         }
         (PacketPattern::Suback(_), _) => kind("SUBACK"),

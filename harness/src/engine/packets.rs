@@ -1,6 +1,7 @@
 //! Turning the typed packets of a scenario into codec packets, with variables expanded.
 
 use super::client::Client;
+use super::runner::Credentials;
 use super::vars::Vars;
 use crate::scenario::idref::IdRef;
 use crate::scenario::load::parse_hex;
@@ -60,7 +61,7 @@ pub fn connect(
     client_name: &str,
     version: ProtocolVersion,
     vars: &Vars,
-    credentials: &Option<(String, String)>,
+    credentials: &Option<Credentials>,
 ) -> Result<Connect, String> {
     let client_id = match &fields.client_id {
         Some(id) => vars.expand(id)?,
@@ -78,7 +79,7 @@ pub fn connect(
     };
     // Credentials given on the command line apply unless the scenario sets its own.
     let (username, password) = match (&fields.username, &fields.password, credentials) {
-        (None, None, Some((u, p))) => (Some(u.clone()), Some(p.clone())),
+        (None, None, Some(c)) => (Some(c.username.clone()), c.password.clone()),
         (u, p, _) => (
             u.as_deref().map(|u| vars.expand(u)).transpose()?,
             p.as_deref().map(|p| vars.expand(p)).transpose()?,
@@ -113,7 +114,7 @@ pub fn build(
     client_name: &str,
     client: &mut Client,
     vars: &Vars,
-    credentials: &Option<(String, String)>,
+    credentials: &Option<Credentials>,
 ) -> Result<Packet, String> {
     let version = client.version;
     Ok(match spec {

@@ -42,16 +42,30 @@ pub struct Failure {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
-    /// The statements this failure is evidence against.
+    /// The statements this failure is evidence against: the failing step's own, or those
+    /// its acknowledgement rests on, or the scenario's (see `engine::attribution`).
     pub statements: Vec<String>,
+    /// The failing step only set the stage: none of the scenario's own statements was
+    /// reached, so they are not judged.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub precondition: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
     pub path: String,
+    /// What `mqttspec run` takes to run the scenario again from any directory.
+    pub reference: String,
     pub name: String,
+    /// The scenario's reasoning and tolerances, from its file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub version: String,
     pub statements: Vec<String>,
+    /// The scenario's statements left unjudged because a precondition failed before the
+    /// scenario reached them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<String>,
     pub tags: Vec<String>,
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +76,20 @@ pub struct ScenarioResult {
     #[serde(rename = "duration_ms", serialize_with = "millis")]
     pub duration: Duration,
     pub trace: Vec<TraceEntry>,
+    /// PUBLISH packets the broker sent this scenario's clients on topics they never
+    /// subscribed to; the run reports them together (see `report::isolation`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ForeignDelivery>,
+}
+
+/// A message delivered to a client that had no subscription matching its topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignDelivery {
+    /// The scenario's client that received it.
+    pub client: String,
+    pub topic: String,
+    /// Since the scenario started.
+    pub at_ms: u64,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

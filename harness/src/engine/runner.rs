@@ -1,15 +1,15 @@
 //! Runs one scenario's steps in order against a broker.
 
+use super::attribution::{self, Intrinsic};
 use super::client::{Client, Incoming};
 use super::netfault::BrokerControl;
-use super::packets;
-use super::result::{Failure, ScenarioResult, Verdict};
+use super::result::{Failure, ForeignDelivery, ScenarioResult, Verdict};
 use super::trace::Trace;
 use super::transport::Endpoint;
 use super::vars::Vars;
 use crate::scenario::LoadedScenario;
 use crate::scenario::model::{Step, VersionSpec};
-use mqttspec_codec::{Packet, ProtocolVersion, Publish, QoS};
+use mqttspec_codec::{Packet, ProtocolVersion};
 use serde_saphyr::{Location, Spanned};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ pub struct RunOptions {
     /// A scenario still running after this is stopped and reported as a harness error.
     pub scenario_timeout: Duration,
     /// User name and password for every CONNECT that does not set its own.
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<Credentials>,
     /// Derived from the seed; makes topic and client-id prefixes unique to the run.
     pub run_id: String,
 }
@@ -49,6 +49,23 @@ impl RunOptions {
             credentials: None,
             run_id: run_id(seed),
         }
+    }
+}
+
+/// A user name, with or without a password (3.1.1 allows a user name alone).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    // The password never reaches a log or a report.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
     }
 }
 
@@ -87,6 +104,14 @@ pub(super) struct Run<'a> {
     pub(super) vars: Vars,
     pub(super) trace: Trace,
     pub(super) retained_topics: BTreeSet<String>,
+    /// Client ids that connected with CleanSession 0: their sessions are discarded at the
+    /// end, whatever the steps did, so nothing is left on a shared broker.
+    pub(super) persistent_ids: BTreeSet<String>,
+    /// Every filter the scenario subscribed to, to tell its own traffic from messages the
+    /// broker had no subscription to send.
+    pub(super) subscribed: BTreeSet<String>,
+    /// Messages set aside by [`Run::next_incoming`].
+    pub(super) foreign: Vec<ForeignDelivery>,
 }
 
 /// Runs a scenario. `index` keeps its topics and client ids apart from the others of the run.
@@ -112,6 +137,9 @@ pub async fn run_scenario(
         ),
         trace: Trace::new(),
         retained_topics: BTreeSet::new(),
+        persistent_ids: BTreeSet::new(),
+        subscribed: BTreeSet::new(),
+        foreign: Vec::new(),
     };
     let started = Instant::now();
     // Decided before any step runs, so such a scenario neither passes nor fails on TCP.
@@ -121,6 +149,7 @@ pub async fn run_scenario(
                 .into(),
         ))
     } else {
+        run.discard_sessions_before().await;
         match tokio::time::timeout(opts.scenario_timeout, run.steps(&s.steps)).await {
             Ok(r) => r,
             Err(_) => Err(Stop::Error(format!(
@@ -130,23 +159,62 @@ pub async fn run_scenario(
         }
     };
     run.cleanup().await;
+    let cited: Vec<String> = s.statements.iter().map(|i| i.value.clone()).collect();
     let (verdict, failure, reason) = match outcome {
         Ok(()) => (Verdict::Pass, None, None),
         Err(Stop::Fail(f)) => (Verdict::Fail, Some(*f), None),
         Err(Stop::NotApplicable(r)) => (Verdict::NotApplicable, None, Some(r)),
         Err(Stop::Error(r)) => (Verdict::Error, None, Some(r)),
     };
+    let not_judged = match &failure {
+        Some(f) => cited
+            .iter()
+            .filter(|id| !f.statements.contains(id))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     ScenarioResult {
         path: scenario.path.clone(),
+        reference: scenario.reference.clone(),
         name: s.name.clone(),
+        description: s.description.clone(),
         version: version.namespace().to_owned(),
-        statements: s.statements.iter().map(|i| i.value.clone()).collect(),
+        statements: cited,
+        not_judged,
         tags: s.tags.clone(),
         verdict,
         failure,
         reason,
         duration: started.elapsed(),
         trace: run.trace.snapshot(),
+        foreign: run.foreign,
+    }
+}
+
+/// The result of a scenario that was not run because the broker declined what it needs
+/// before its first step (a protocol version it does not speak).
+pub fn not_applicable(scenario: &LoadedScenario, reason: &str) -> ScenarioResult {
+    let s = &scenario.scenario;
+    ScenarioResult {
+        path: scenario.path.clone(),
+        reference: scenario.reference.clone(),
+        name: s.name.clone(),
+        description: s.description.clone(),
+        version: match s.version {
+            VersionSpec::V311 => "3.1.1",
+            VersionSpec::V5 => "5.0",
+        }
+        .to_owned(),
+        statements: s.statements.iter().map(|i| i.value.clone()).collect(),
+        not_judged: Vec::new(),
+        tags: s.tags.clone(),
+        verdict: Verdict::NotApplicable,
+        failure: None,
+        reason: Some(reason.to_owned()),
+        duration: Duration::ZERO,
+        trace: Vec::new(),
+        foreign: Vec::new(),
     }
 }
 
@@ -197,16 +265,29 @@ impl Run<'_> {
         expected: Option<String>,
         actual: Option<String>,
     ) -> Stop {
-        let statements = if at.statements.is_empty() {
-            self.scenario
-                .scenario
-                .statements
-                .iter()
-                .map(|s| s.value.clone())
-                .collect()
-        } else {
-            at.statements.iter().map(|s| s.value.clone()).collect()
-        };
+        self.fail_ack(at, None, message, expected, actual)
+    }
+
+    /// A failure of an acknowledgement the engine knows (see `attribution`): charged to the
+    /// statements the acknowledgement rests on unless the step names its own.
+    pub(super) fn fail_ack(
+        &self,
+        at: &At<'_>,
+        intrinsic: Option<Intrinsic>,
+        message: impl Into<String>,
+        expected: Option<String>,
+        actual: Option<String>,
+    ) -> Stop {
+        let cited: Vec<String> = self
+            .scenario
+            .scenario
+            .statements
+            .iter()
+            .map(|s| s.value.clone())
+            .collect();
+        let own: Vec<String> = at.statements.iter().map(|s| s.value.clone()).collect();
+        let statements = attribution::charge(&own, intrinsic.as_ref(), &cited);
+        let precondition = !statements.iter().any(|s| cited.contains(s));
         Stop::Fail(Box::new(Failure {
             line: at.loc.line(),
             column: at.loc.column(),
@@ -215,6 +296,7 @@ impl Run<'_> {
             expected,
             actual,
             statements,
+            precondition,
         }))
     }
 
@@ -242,6 +324,57 @@ impl Run<'_> {
                 at.loc.line()
             ))),
         }
+    }
+
+    /// The next thing a client saw, within `within`. A PUBLISH on a topic that is not the
+    /// scenario's and that no filter of the scenario matches is set aside: the broker had
+    /// no subscription to send it on (another scenario's traffic, or a leak), and it is
+    /// reported once for the whole run rather than failing whatever step was waiting.
+    pub(super) async fn next_incoming(
+        &mut self,
+        name: &str,
+        within: Duration,
+        at: &At<'_>,
+    ) -> Result<Option<Incoming>, Stop> {
+        let deadline = Instant::now() + within;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let item = self.client(name, at)?.next(remaining).await;
+            if let Some(Incoming::Packet(Packet::Publish(p))) = &item
+                && self.is_foreign(&p.topic)
+            {
+                self.trace.event(
+                    name,
+                    format!(
+                        "set aside: PUBLISH on {:?}, a topic this scenario never subscribed to",
+                        &*p.topic
+                    ),
+                );
+                self.foreign.push(ForeignDelivery {
+                    client: name.to_owned(),
+                    topic: p.topic.to_string(),
+                    at_ms: self.trace.elapsed().as_millis() as u64,
+                });
+                continue;
+            }
+            return Ok(item);
+        }
+    }
+
+    /// Whether a topic is neither the scenario's own (it holds the scenario's topic prefix
+    /// as whole levels) nor matched by a filter the scenario subscribed to (matched without
+    /// the `$` rule, so a broker that breaks that rule is judged by the scenario itself).
+    fn is_foreign(&self, topic: &str) -> bool {
+        let own = self.vars.get("topic").unwrap_or_default();
+        let levels: Vec<&str> = topic.split('/').collect();
+        let prefix: Vec<&str> = own.split('/').collect();
+        let contains_prefix =
+            !own.is_empty() && levels.windows(prefix.len()).any(|w| w == prefix.as_slice());
+        !contains_prefix
+            && !self
+                .subscribed
+                .iter()
+                .any(|f| super::topic::filter_matches(f, topic, false))
     }
 
     pub(super) async fn open(&mut self, name: &str) -> StepResult {
@@ -282,7 +415,10 @@ impl Run<'_> {
         };
         match &step.value {
             Step::Open(c) => self.open(&c.client).await,
-            Step::Connect(c) => self.connect(c, &at).await,
+            Step::Connect(c) => {
+                at.statements = &c.statements;
+                self.connect(c, &at).await
+            }
             Step::Send(s) => self.send(s, &at),
             Step::Expect(e) => {
                 at.statements = &e.statements;
@@ -335,76 +471,5 @@ impl Run<'_> {
             Step::Release(client) => self.release(client, &at),
             Step::RestartBroker(r) => self.restart_broker(r, &at).await,
         }
-    }
-
-    /// Closes the clients cleanly (DISCONNECT, so no will fires after the scenario) and
-    /// clears every retained message the scenario may have left.
-    async fn cleanup(&mut self) {
-        for (name, mut client) in std::mem::take(&mut self.clients) {
-            // The network heals first, so the DISCONNECT reaches the broker.
-            client.gate().release();
-            if !client.is_silenced() {
-                let packet = Packet::Disconnect(Default::default());
-                if let Ok(bytes) = packet.to_bytes(client.version) {
-                    client.send_packet(&packet, bytes);
-                }
-            }
-            client.close().await;
-            drop(name);
-        }
-        if self.retained_topics.is_empty() {
-            return;
-        }
-        let name = "cleanup";
-        let Ok(mut client) = Client::connect(
-            name,
-            &self.opts.target,
-            self.version,
-            self.trace.clone(),
-            self.opts.connect_timeout,
-        )
-        .await
-        else {
-            self.trace
-                .event(name, "could not connect to clear retained messages");
-            return;
-        };
-        let fields = Default::default();
-        let Ok(connect) = packets::connect(
-            &fields,
-            name,
-            self.version,
-            &self.vars,
-            &self.opts.credentials,
-        ) else {
-            return;
-        };
-        let packet = Packet::Connect(connect);
-        if let Ok(bytes) = packet.to_bytes(self.version) {
-            client.send_packet(&packet, bytes);
-        }
-        if !matches!(client.next(self.opts.expect_timeout).await, Some(Incoming::Packet(Packet::ConnAck(c))) if c.code.0 == 0)
-        {
-            self.trace
-                .event(name, "the broker refused the cleanup connection");
-            client.close().await;
-            return;
-        }
-        for topic in std::mem::take(&mut self.retained_topics) {
-            let mut publish = Publish::new(topic, QoS::AtLeastOnce, bytes::Bytes::new());
-            publish.retain = true;
-            publish.packet_id = client.next_packet_id();
-            let packet = Packet::Publish(publish);
-            if let Ok(bytes) = packet.to_bytes(self.version) {
-                client.send_packet(&packet, bytes);
-            }
-            // Wait for the PUBACK so the clear is done before the next scenario looks.
-            let _ = client.next(self.opts.expect_timeout).await;
-        }
-        let packet = Packet::Disconnect(Default::default());
-        if let Ok(bytes) = packet.to_bytes(self.version) {
-            client.send_packet(&packet, bytes);
-        }
-        client.close().await;
     }
 }

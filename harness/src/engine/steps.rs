@@ -1,10 +1,11 @@
 //! The steps that talk to the broker: `connect` and `send`.
 
+use super::attribution::{self, Ack, Miss};
 use super::client::Incoming;
 use super::matcher;
 use super::packets;
 use super::runner::{At, Run, StepResult, Stop};
-use crate::scenario::model::{ConnackPattern, ConnectStep, PacketPattern, PacketSpec, SendStep};
+use crate::scenario::model::{ConnackPattern, ConnectStep, PacketPattern, SendStep};
 use mqttspec_codec::Packet;
 use mqttspec_codec::raw::{RawPacket, RemainingLength};
 
@@ -22,32 +23,58 @@ impl Run<'_> {
         if let Some(w) = connect.will.as_ref().filter(|w| w.retain) {
             self.retained_topics.insert(w.topic.to_string());
         }
+        if !connect.clean_start {
+            self.persistent_ids.insert(connect.client_id.to_string());
+        }
+        let clean_session = connect.clean_start;
         let packet = Packet::Connect(connect);
         let bytes = packet
             .to_bytes(self.version)
             .map_err(|e| Stop::Error(e.to_string()))?;
         let within = c.within.map_or(self.opts.expect_timeout, |d| d.0);
-        let client = self.client(&c.client, at)?;
-        client.set_auto_ack(c.auto_ack.unwrap_or(true));
-        client.send_packet(&packet, bytes);
+        {
+            let client = self.client(&c.client, at)?;
+            client.set_auto_ack(c.auto_ack.unwrap_or(true));
+            client.send_packet(&packet, bytes);
+        }
         let default = ConnackPattern {
             session_present: None,
             code: Some(0),
         };
         let want = c.connack.as_ref().unwrap_or(&default);
-        match client.next(within).await {
-            None => Err(self.fail(
+        let pattern = PacketPattern::Connack(want.clone());
+        let ack = Ack::Connack {
+            expects_refusal: want.code.is_some_and(|code| code != 0),
+            clean_session,
+        };
+        let version = self.version;
+        let intrinsic = |miss| attribution::intrinsic(version, ack, miss);
+        let refused_na = |what: String| {
+            c.not_applicable_if_refused
+                .as_ref()
+                .map(|r| Stop::NotApplicable(format!("{r} (the broker {what})")))
+        };
+        let item = self.next_incoming(&c.client, within, at).await?;
+        match item {
+            None => Err(self.fail_ack(
                 at,
+                intrinsic(Miss::Nothing),
                 format!("no CONNACK within {within:?}"),
-                Some(matcher::show(&PacketPattern::Connack(want.clone()))),
+                Some(matcher::show(&pattern)),
                 Some("nothing".into()),
             )),
-            Some(Incoming::Closed(why)) => Err(self.fail(
-                at,
-                "the connection ended before a CONNACK",
-                Some(matcher::show(&PacketPattern::Connack(want.clone()))),
-                Some(why),
-            )),
+            Some(Incoming::Closed(why)) => {
+                if let Some(na) = refused_na("closed the connection without a CONNACK".into()) {
+                    return Err(na);
+                }
+                Err(self.fail_ack(
+                    at,
+                    intrinsic(Miss::Closed),
+                    "the connection ended before a CONNACK",
+                    Some(matcher::show(&pattern)),
+                    Some(why),
+                ))
+            }
             Some(Incoming::Malformed(e)) => Err(self.malformed(at, e)),
             Some(Incoming::Packet(p)) => {
                 if let Some(na) = &c.not_applicable_if
@@ -59,11 +86,20 @@ impl Run<'_> {
                         super::describe::packet(&p)
                     )));
                 }
+                if let Packet::ConnAck(ack) = &p
+                    && ack.code.0 != 0
+                    && want.code != Some(ack.code.0)
+                    && let Some(na) =
+                        refused_na(format!("answered {}", super::describe::packet(&p)))
+                {
+                    return Err(na);
+                }
                 matcher::connack(want, &p).map_err(|m| {
-                    self.fail(
+                    self.fail_ack(
                         at,
+                        intrinsic(attribution::classify(&pattern, &p)),
                         m,
-                        Some(matcher::show(&PacketPattern::Connack(want.clone()))),
+                        Some(matcher::show(&pattern)),
                         Some(super::describe::packet(&p)),
                     )
                 })
@@ -94,15 +130,20 @@ impl Run<'_> {
             Packet::Publish(p) if p.retain => {
                 self.retained_topics.insert(p.topic.to_string());
             }
-            Packet::Connect(c) if c.will.as_ref().is_some_and(|w| w.retain) => {
-                if let Some(w) = &c.will {
+            Packet::Connect(c) => {
+                if let Some(w) = c.will.as_ref().filter(|w| w.retain) {
                     self.retained_topics.insert(w.topic.to_string());
+                }
+                if !c.clean_start {
+                    self.persistent_ids.insert(c.client_id.to_string());
+                }
+            }
+            Packet::Subscribe(sub) => {
+                for f in &sub.subscriptions {
+                    self.subscribed.insert(f.filter.to_string());
                 }
             }
             _ => {}
-        }
-        if let PacketSpec::Connect(_) = spec {
-            // A hand-sent CONNECT keeps auto-ack as the client has it.
         }
         let bytes = if s.flags.is_some() || s.remaining_length.is_some() {
             let mut raw =
@@ -127,7 +168,7 @@ impl Run<'_> {
         if let Some(len) = s.remaining_length {
             decoded.push_str(&format!(" [remaining length forced to {len}]"));
         }
-        client.send_bytes(bytes, decoded);
+        client.send_secret(bytes, decoded, super::client::secret_tail(&packet));
         Ok(())
     }
 }

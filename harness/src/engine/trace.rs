@@ -55,12 +55,17 @@ impl Trace {
     }
 
     pub fn record(&self, client: &str, direction: Direction, decoded: String, bytes: &[u8]) {
+        self.record_hex(client, direction, decoded, hex(bytes));
+    }
+
+    /// Records an entry whose hex is already rendered (with secrets masked).
+    pub fn record_hex(&self, client: &str, direction: Direction, decoded: String, hex: String) {
         let entry = TraceEntry {
             at: self.elapsed(),
             client: client.to_owned(),
             direction,
             decoded,
-            hex: hex(bytes),
+            hex,
         };
         // A poisoned lock only means another task panicked mid-push; the entries are intact.
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -49,16 +49,22 @@ fn case(r: &Report, s: &ScenarioResult, out: &mut String) {
         Verdict::Fail => {
             if let Some(f) = &s.failure {
                 let detail = format!(
-                    "{}:{}:{} ({}): {}\nstatements: {}\nexpected: {}\nactual: {}\nrerun: {}\n\n{}",
+                    "{}:{}:{} ({}): {}\nstatements failed: {}\nnot judged: {}\nexpected: {}\nactual: {}\nwhy: {}\nrerun: {}\n\n{}",
                     s.path,
                     f.line,
                     f.column,
                     f.step,
                     f.message,
                     f.statements.join(", "),
+                    if s.not_judged.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        s.not_judged.join(", ")
+                    },
                     f.expected.as_deref().unwrap_or("-"),
                     f.actual.as_deref().unwrap_or("-"),
-                    r.rerun(&s.path),
+                    s.description.as_deref().unwrap_or("-"),
+                    r.rerun(s).unwrap_or_default(),
                     trace
                 );
                 let _ = writeln!(
@@ -76,7 +82,10 @@ fn case(r: &Report, s: &ScenarioResult, out: &mut String) {
                 out,
                 "      <error message=\"{}\">{}</error>",
                 escape(reason),
-                escape(&format!("{reason}\nrerun: {}\n\n{trace}", r.rerun(&s.path)))
+                escape(&format!(
+                    "{reason}\nrerun: {}\n\n{trace}",
+                    r.rerun(s).unwrap_or_default()
+                ))
             );
         }
         Verdict::NotApplicable => {

@@ -13,6 +13,15 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "# Conformance report: {}\n", cell(&r.target));
     let _ = writeln!(out, "- tool: {}", r.tool);
     let _ = writeln!(out, "- seed: {}", r.seed);
+    if let Some(d) = &r.diagnosis {
+        let _ = writeln!(out, "- **the broker could not be judged**: {}", cell(d));
+    }
+    if r.rerun_template.contains("--username") {
+        let _ = writeln!(
+            out,
+            "- rerun commands read the password from the environment variable `MQTTSPEC_PASSWORD`"
+        );
+    }
     let c = &r.scenario_counts;
     let _ = writeln!(
         out,
@@ -30,6 +39,12 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "|---|---|---|---|");
     for sc in &r.scenarios {
         let detail = match (&sc.failure, &sc.reason) {
+            (Some(f), _) if f.precondition => format!(
+                "line {}: {} (a precondition: charged to {}; the scenario's statements not judged)",
+                f.line,
+                f.message,
+                f.statements.join(", ")
+            ),
             (Some(f), _) => format!("line {}: {}", f.line, f.message),
             (None, Some(reason)) => reason.clone(),
             _ => String::new(),
@@ -54,7 +69,19 @@ pub fn render(r: &Report) -> String {
         for sc in failing {
             let _ = writeln!(out, "### `{}`: {}\n", sc.path, cell(&sc.name));
             if let Some(f) = &sc.failure {
-                let _ = writeln!(out, "- statements: {}", f.statements.join(", "));
+                let _ = writeln!(out, "- statements failed: {}", f.statements.join(", "));
+                if !sc.not_judged.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "- not judged{}: {}",
+                        if f.precondition {
+                            " (a precondition failed before the scenario reached them)"
+                        } else {
+                            ""
+                        },
+                        sc.not_judged.join(", ")
+                    );
+                }
                 let _ = writeln!(
                     out,
                     "- at line {}, column {} (`{}`): {}",
@@ -67,10 +94,16 @@ pub fn render(r: &Report) -> String {
                     let _ = writeln!(out, "- actual: `{}`", a.replace('`', "'"));
                 }
             }
+            if let Some(d) = &sc.description {
+                let _ = writeln!(out, "- why the scenario expects this: {}", cell(d));
+            }
             if let Some(reason) = &sc.reason {
                 let _ = writeln!(out, "- reason: {reason}");
             }
-            let _ = writeln!(out, "- rerun: `{}`\n", r.rerun(&sc.path));
+            if let Some(cmd) = r.rerun(sc) {
+                let _ = writeln!(out, "- rerun: `{cmd}`");
+            }
+            let _ = writeln!(out);
             let mut trace = String::new();
             super::text::trace_lines(&sc.trace, &mut trace, "");
             let _ = writeln!(

@@ -1,5 +1,6 @@
 //! The report of a run: verdicts per scenario and per statement, and their renderings.
 
+pub mod isolation;
 pub mod junit;
 pub mod markdown;
 pub mod text;
@@ -27,6 +28,9 @@ pub struct StatementResult {
     pub verdict: StatementVerdict,
     /// Paths of the scenarios that cite it.
     pub scenarios: Vec<String>,
+    /// Why it was not judged: the precondition that failed first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -76,9 +80,13 @@ pub struct Report {
     pub scenario_counts: Counts,
     pub statement_counts: Counts,
     pub exit_code: i32,
+    /// Set when every scenario failed the same way: the harness could not judge the broker
+    /// (exit code 3), and this says what went wrong, once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
     pub scenarios: Vec<ScenarioResult>,
     pub statements: Vec<StatementResult>,
-    /// The command that reruns one scenario, with `{path}` where its path goes.
+    /// The command that reruns one scenario, with `{scenario}` where its name goes.
     pub rerun_template: String,
 }
 
@@ -88,13 +96,15 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 impl Report {
     pub fn new(
-        scenarios: Vec<ScenarioResult>,
+        mut scenarios: Vec<ScenarioResult>,
         catalogue: &Catalogue,
         target: String,
         seed: u64,
         duration: Duration,
         rerun_template: String,
     ) -> Self {
+        let extra = isolation::entries(&scenarios);
+        scenarios.extend(extra);
         let mut scenario_counts = Counts::default();
         for s in &scenarios {
             match s.verdict {
@@ -115,7 +125,10 @@ impl Report {
                 StatementVerdict::NotJudged => statement_counts.not_judged += 1,
             }
         }
-        let exit_code = if statement_counts.fail > 0 {
+        let diagnosis = diagnose(&scenarios);
+        let exit_code = if diagnosis.is_some() {
+            exit::HARNESS
+        } else if statement_counts.fail > 0 {
             exit::TARGET_FAILED
         } else if scenario_counts.error > 0 {
             exit::HARNESS
@@ -131,14 +144,23 @@ impl Report {
             scenario_counts,
             statement_counts,
             exit_code,
+            diagnosis,
             scenarios,
             statements,
             rerun_template,
         }
     }
 
-    pub fn rerun(&self, path: &str) -> String {
-        self.rerun_template.replace("{path}", path)
+    /// The command that reruns one scenario from any directory; `None` for the run's own
+    /// entries, which no single scenario reproduces.
+    pub fn rerun(&self, s: &ScenarioResult) -> Option<String> {
+        if s.path == isolation::PATH {
+            return None;
+        }
+        Some(
+            self.rerun_template
+                .replace("{scenario}", &crate::run::shell_word(&s.reference)),
+        )
     }
 
     pub fn json(&self) -> String {
@@ -146,14 +168,52 @@ impl Report {
     }
 }
 
+/// Fewer judged scenarios than this are too few to call a failure "the same for all".
+const DIAGNOSIS_MIN: usize = 3;
+
+/// When no scenario passed and every one failed (or erred) at the same kind of step with
+/// the same message, the broker was never really judged: say so once, with the message.
+fn diagnose(scenarios: &[ScenarioResult]) -> Option<String> {
+    let judged: Vec<&ScenarioResult> = scenarios
+        .iter()
+        .filter(|s| s.verdict != Verdict::NotApplicable && s.path != isolation::PATH)
+        .collect();
+    if judged.len() < DIAGNOSIS_MIN || judged.iter().any(|s| s.verdict == Verdict::Pass) {
+        return None;
+    }
+    let what = |s: &ScenarioResult| match (&s.failure, &s.reason) {
+        (Some(f), _) => Some(format!("{} step: {}", f.step, f.message)),
+        (None, Some(r)) => Some(r.clone()),
+        (None, None) => None,
+    };
+    let first = what(judged[0])?;
+    if !judged
+        .iter()
+        .all(|s| what(s).as_deref() == Some(first.as_str()))
+    {
+        return None;
+    }
+    let hint = if first.contains("CONNACK") {
+        "; the broker does not seem to accept the harness's MQTT connections (wrong protocol          version, credentials needed, or not an MQTT broker)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "all {} scenarios failed the same way ({first}){hint}: the harness could not judge the broker",
+        judged.len()
+    ))
+}
+
 /// A statement fails when a scenario failed on it; passes when a scenario that cites it
-/// passed; is not applicable when its scenarios were; otherwise it was not judged.
+/// passed; is not applicable when its scenarios were; otherwise it was not judged (its
+/// scenarios ended in a harness error, or failed on a precondition before reaching it).
 fn judge_statements(scenarios: &[ScenarioResult], catalogue: &Catalogue) -> Vec<StatementResult> {
     #[derive(Default)]
     struct Acc {
         failed: bool,
         passed: bool,
         na: bool,
+        note: Option<String>,
         scenarios: Vec<String>,
     }
     let mut by_id: BTreeMap<&str, Acc> = BTreeMap::new();
@@ -169,8 +229,21 @@ fn judge_statements(scenarios: &[ScenarioResult], catalogue: &Catalogue) -> Vec<
             match s.verdict {
                 Verdict::Pass => acc.passed = true,
                 Verdict::Fail if failed_on.iter().any(|f| f == id) => acc.failed = true,
+                Verdict::Fail => {
+                    if acc.note.is_none()
+                        && let Some(f) = &s.failure
+                    {
+                        acc.note = Some(format!(
+                            "precondition failed in {} (line {}: {}; charged to {})",
+                            s.path,
+                            f.line,
+                            f.message,
+                            f.statements.join(", ")
+                        ));
+                    }
+                }
                 Verdict::NotApplicable => acc.na = true,
-                _ => {}
+                Verdict::Error => {}
             }
         }
     }
@@ -195,6 +268,9 @@ fn judge_statements(scenarios: &[ScenarioResult], catalogue: &Catalogue) -> Vec<
                 level,
                 verdict,
                 scenarios: acc.scenarios,
+                note: (verdict == StatementVerdict::NotJudged)
+                    .then_some(acc.note)
+                    .flatten(),
             }
         })
         .collect()

@@ -50,12 +50,24 @@ pub fn trace_lines(trace: &[TraceEntry], out: &mut String, indent: &str) {
 fn scenario_detail(r: &Report, s: &ScenarioResult, style: &Style, out: &mut String) {
     let _ = writeln!(out, "{} {}  {}", style.verdict(s.verdict), s.path, s.name);
     if let Some(f) = &s.failure {
-        let _ = writeln!(out, "     statements: {}", f.statements.join(", "));
-        let _ = writeln!(
-            out,
-            "     at {}:{}:{} ({}): {}",
-            s.path, f.line, f.column, f.step, f.message
-        );
+        let _ = writeln!(out, "     statements failed: {}", f.statements.join(", "));
+        if !s.not_judged.is_empty() {
+            let why = if f.precondition {
+                "a precondition failed before the scenario reached them"
+            } else {
+                "the scenario stopped at the failure above"
+            };
+            let _ = writeln!(out, "     not judged ({why}): {}", s.not_judged.join(", "));
+        }
+        if f.line > 0 {
+            let _ = writeln!(
+                out,
+                "     at {}:{}:{} ({}): {}",
+                s.path, f.line, f.column, f.step, f.message
+            );
+        } else {
+            let _ = writeln!(out, "     {}", f.message);
+        }
         if let Some(e) = &f.expected {
             let _ = writeln!(out, "     expected: {e}");
         }
@@ -67,10 +79,39 @@ fn scenario_detail(r: &Report, s: &ScenarioResult, style: &Style, out: &mut Stri
         let _ = writeln!(out, "     reason: {reason}");
     }
     if matches!(s.verdict, Verdict::Fail | Verdict::Error) {
-        let _ = writeln!(out, "     trace:");
-        trace_lines(&s.trace, out, "       ");
-        let _ = writeln!(out, "     rerun: {}", r.rerun(&s.path));
+        if let Some(d) = &s.description {
+            let _ = writeln!(out, "     why the scenario expects this:");
+            for line in wrap(d, 88) {
+                let _ = writeln!(out, "       {line}");
+            }
+        }
+        if !s.trace.is_empty() {
+            let _ = writeln!(out, "     trace:");
+            trace_lines(&s.trace, out, "       ");
+        }
+        if let Some(cmd) = r.rerun(s) {
+            let _ = writeln!(out, "     rerun: {cmd}");
+        }
     }
+}
+
+/// Words of `text` in lines of at most `width` characters (longer words alone on a line).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// `verbose` lists every scenario; otherwise only those that did not pass.
@@ -78,6 +119,12 @@ pub fn render(r: &Report, color: bool, verbose: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
     let _ = writeln!(out, "{} against {} (seed {})", r.tool, r.target, r.seed);
+    if r.rerun_template.contains("--username") {
+        let _ = writeln!(
+            out,
+            "(rerun commands read the password from the environment variable MQTTSPEC_PASSWORD)"
+        );
+    }
     for s in &r.scenarios {
         if verbose || s.verdict != Verdict::Pass {
             scenario_detail(r, s, &style, &mut out);
@@ -112,5 +159,12 @@ pub fn render(r: &Report, color: bool, verbose: bool) -> String {
         r.seed,
         r.duration.as_secs_f64()
     );
+    if let Some(d) = &r.diagnosis {
+        let _ = writeln!(
+            out,
+            "\n{}: {d}",
+            style.paint("1;35", "could not judge the broker")
+        );
+    }
     out
 }

@@ -10,8 +10,11 @@ use std::fmt;
 /// A scenario that parsed and passed every static check.
 #[derive(Debug)]
 pub struct LoadedScenario {
-    /// Path as given (or as embedded), used in reports and reproducer commands.
+    /// Path as given (or as embedded), used in reports.
     pub path: String,
+    /// What `mqttspec run` takes to run this scenario again from any directory: the name of
+    /// a built-in scenario (`retain/retained-sent-on-subscribe`) or an absolute file path.
+    pub reference: String,
     pub scenario: Scenario,
 }
 
@@ -102,6 +105,7 @@ pub fn load_str(
     checker.steps(&scenario.steps)?;
     Ok(LoadedScenario {
         path: path.to_owned(),
+        reference: path.to_owned(),
         scenario,
     })
 }
@@ -187,6 +191,7 @@ impl Checker<'_> {
                     if c.not_applicable_if.is_some() && c.reason.is_none() {
                         return Err(self.err(loc, "`not_applicable_if` needs a `reason`"));
                     }
+                    self.statements(&c.statements)?;
                 }
                 Step::Send(s) => {
                     self.known(loc, &s.client)?;
@@ -202,12 +207,28 @@ impl Checker<'_> {
                             "`expect` needs exactly one of `packet`, `any_of`, `all_of`",
                         ));
                     }
+                    if !e.not_applicable_if.is_empty() && e.reason.is_none() {
+                        return Err(self.err(loc, "`not_applicable_if` needs a `reason`"));
+                    }
+                    if e.reason.is_some() && e.not_applicable_if.is_empty() {
+                        return Err(self.err(
+                            loc,
+                            "`reason` explains a `not_applicable_if`, which this step lacks",
+                        ));
+                    }
+                    if e.or_close && e.not_applicable_if_closed.is_some() {
+                        return Err(self.err(
+                            loc,
+                            "`or_close` and `not_applicable_if_closed` contradict each other",
+                        ));
+                    }
                     let patterns = e
                         .packet
                         .iter()
                         .chain(e.any_of.iter().flatten())
                         .chain(e.all_of.iter().flatten())
-                        .chain(e.ignore.iter());
+                        .chain(e.ignore.iter())
+                        .chain(e.not_applicable_if.iter());
                     for p in patterns {
                         self.pattern(loc, p)?;
                     }
@@ -215,6 +236,9 @@ impl Checker<'_> {
                 Step::ExpectNothing(e) => {
                     self.known(loc, &e.client)?;
                     self.statements(&e.statements)?;
+                    for p in &e.ignore {
+                        self.pattern(loc, p)?;
+                    }
                 }
                 Step::ExpectClose(e) => {
                     self.known(loc, &e.client)?;

@@ -190,6 +190,18 @@ pub struct ConnectStep {
     /// Why a `not_applicable_if` match makes the scenario not applicable.
     #[serde(default)]
     pub reason: Option<String>,
+    /// A refusal (a CONNACK with a non-zero return code, or a close without CONNACK) ends the
+    /// scenario as not applicable for this reason: for a CONNECT a broker may legitimately
+    /// decline (e.g. keep alive 0, an empty client identifier).
+    #[serde(default)]
+    pub not_applicable_if_refused: Option<String>,
+    /// Statements this step checks, when the CONNACK is the point of the scenario. Without
+    /// them a wrong CONNACK is charged to the statements every CONNACK rests on
+    /// (return code 0 for an accepted CONNECT, Session Present), and the scenario's own
+    /// statements are not judged.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub statements: Vec<Spanned<String>>,
     /// Answer PUBLISH packets this client receives (PUBACK, PUBREC, PUBREL…) automatically.
     /// Default true; turn it off to check redelivery of unacknowledged messages.
     #[serde(default)]
@@ -362,6 +374,18 @@ pub struct ExpectStep {
     /// publishes to `$` topics).
     #[serde(default)]
     pub not_applicable_if_nothing: Option<String>,
+    /// When the broker closes the connection instead, end the scenario as not applicable for
+    /// this reason (e.g. a message larger than the broker accepts).
+    #[serde(default)]
+    pub not_applicable_if_closed: Option<String>,
+    /// When the next packet matches one of these instead of the expectation, the scenario
+    /// ends as not applicable for `reason`: the broker legitimately declined something the
+    /// scenario needs (e.g. `{suback: {below: [2]}}`, a lower grant than QoS 2).
+    #[serde(default)]
+    pub not_applicable_if: Vec<PacketPattern>,
+    /// Why a `not_applicable_if` match makes the scenario not applicable.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// Packets matching one of these may arrive before or between the expected ones and are
     /// passed over (extra copies the specification allows, e.g. overlapping subscriptions).
     #[serde(default)]
@@ -391,6 +415,10 @@ pub struct ExpectNothingStep {
     pub client: String,
     #[serde(rename = "for")]
     pub duration: Dur,
+    /// Packets matching one of these may arrive and are passed over (traffic the scenario
+    /// does not judge, e.g. other clients' messages seen by a `#` subscriber).
+    #[serde(default)]
+    pub ignore: Vec<PacketPattern>,
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub statements: Vec<Spanned<String>>,
@@ -455,6 +483,10 @@ pub struct ConnackPattern {
 pub struct PublishPattern {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// The topic matches this topic filter by the rules of 4.7 (wildcards, and leading
+    /// wildcards never matching a topic that starts with `$`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_matches: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -485,4 +517,9 @@ pub struct SubackPattern {
     pub packet_id: Option<IdRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codes: Option<Vec<u8>>,
+    /// Matches a SUBACK in which some return code is lower than the QoS at the same place
+    /// in this list, or is 0x80 (failure): a grant the broker may lower (3.8.4), for
+    /// `not_applicable_if`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<Vec<u8>>,
 }

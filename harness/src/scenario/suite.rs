@@ -11,20 +11,59 @@ pub fn embedded() -> &'static [(&'static str, &'static str)] {
     EMBEDDED_SUITE
 }
 
-/// Every `.yaml`/`.yml` file under the given paths (files taken as they are), sorted.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
+/// The name a built-in scenario is run by from anywhere: its path without `scenarios/`
+/// and `.yaml` (`retain/retained-sent-on-subscribe`).
+pub fn builtin_name(path: &str) -> &str {
+    let p = path.strip_prefix("scenarios/").unwrap_or(path);
+    p.strip_suffix(".yaml").unwrap_or(p)
+}
+
+/// The built-in scenarios a name selects: one scenario (`retain/x`, `retain/x.yaml`,
+/// `scenarios/retain/x.yaml`) or a folder of them (`retain`, `scenarios/retain/`).
+pub fn builtin_matches(name: &str) -> Vec<(&'static str, &'static str)> {
+    let name = name.trim_end_matches('/');
+    let name = builtin_name(name);
+    embedded()
+        .iter()
+        .filter(|(path, _)| {
+            let own = builtin_name(path);
+            own == name || own.starts_with(&format!("{name}/"))
+        })
+        .copied()
+        .collect()
+}
+
+/// What a user named on the command line: files on disk, or built-in scenarios.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub files: Vec<PathBuf>,
+    pub builtin: Vec<(&'static str, &'static str)>,
+}
+
+/// Every `.yaml`/`.yml` file under the given paths (files taken as they are), sorted; a
+/// name that is not on disk is looked up among the built-in scenarios.
+pub fn discover(paths: &[PathBuf]) -> Result<Selection, String> {
+    let mut out = Selection::default();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+            walk(p, &mut out.files).map_err(|e| format!("{}: {e}", p.display()))?;
         } else if p.is_file() {
-            out.push(p.clone());
+            out.files.push(p.clone());
         } else {
-            return Err(format!("{}: no such file or directory", p.display()));
+            let found = builtin_matches(&p.to_string_lossy());
+            if found.is_empty() {
+                return Err(format!(
+                    "{}: no such file or directory, and no built-in scenario of that name (`mqttspec coverage` lists them)",
+                    p.display()
+                ));
+            }
+            out.builtin.extend(found);
         }
     }
-    out.sort();
-    out.dedup();
+    out.files.sort();
+    out.files.dedup();
+    out.builtin.sort();
+    out.builtin.dedup();
     Ok(out)
 }
 
@@ -55,7 +94,12 @@ pub fn load_files(
         let shown = p.display().to_string();
         match std::fs::read_to_string(p) {
             Ok(text) => match load_str(&shown, &text, catalogue) {
-                Ok(s) => loaded.push(s),
+                Ok(mut s) => {
+                    s.reference = std::fs::canonicalize(p)
+                        .map(|a| a.display().to_string())
+                        .unwrap_or(shown);
+                    loaded.push(s)
+                }
                 Err(e) => errors.push(e),
             },
             Err(e) => errors.push(LoadError {
@@ -76,11 +120,22 @@ pub fn load_files(
 
 /// Loads the embedded suite.
 pub fn load_embedded(catalogue: &Catalogue) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
+    load_builtin(embedded(), catalogue)
+}
+
+/// Loads some of the built-in scenarios.
+pub fn load_builtin(
+    which: &[(&str, &str)],
+    catalogue: &Catalogue,
+) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
-    for (path, text) in embedded() {
+    for (path, text) in which {
         match load_str(path, text, catalogue) {
-            Ok(s) => loaded.push(s),
+            Ok(mut s) => {
+                s.reference = builtin_name(path).to_owned();
+                loaded.push(s)
+            }
             Err(e) => errors.push(e),
         }
     }

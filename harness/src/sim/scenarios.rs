@@ -228,18 +228,22 @@ fn harness_error(scenario: &LoadedScenario, reason: String) -> ScenarioResult {
     let s = &scenario.scenario;
     ScenarioResult {
         path: scenario.path.clone(),
+        reference: scenario.reference.clone(),
         name: s.name.clone(),
+        description: s.description.clone(),
         version: match s.version {
             VersionSpec::V311 => "3.1.1",
             VersionSpec::V5 => "5.0",
         }
         .to_owned(),
         statements: s.statements.iter().map(|i| i.value.clone()).collect(),
+        not_judged: Vec::new(),
         tags: s.tags.clone(),
         verdict: Verdict::Error,
         failure: None,
         reason: Some(reason),
         duration: Duration::ZERO,
         trace: Vec::new(),
+        foreign: Vec::new(),
     }
 }
