@@ -176,6 +176,10 @@ impl Broker {
         filter: &'a str,
     ) -> Box<dyn Iterator<Item = &'a super::retained::Retained> + 'a> {
         #[cfg(feature = "faults")]
+        if self.config.faults.leak_retained_on_subscribe {
+            return Box::new(self.retained.all());
+        }
+        #[cfg(feature = "faults")]
         if self.config.faults.alters_matching() {
             let faults = &self.config.faults;
             return Box::new(

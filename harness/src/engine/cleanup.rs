@@ -75,7 +75,8 @@ impl Run<'_> {
             disconnect(&mut client).await;
         }
         let trace = self.trace.clone();
-        for id in std::mem::take(&mut self.persistent_ids) {
+        let ids = std::mem::take(&mut self.persistent_ids);
+        for id in ids.into_iter().filter(|_| self.opts.discard_sessions) {
             if let Err(e) = self.discard_session(&id, &trace).await {
                 trace.event("cleanup", format!("could not discard the session: {e}"));
             }

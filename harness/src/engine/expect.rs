@@ -7,6 +7,7 @@ use super::runner::{At, Run, StepResult, Stop};
 use crate::scenario::model::{
     ExpectCloseStep, ExpectNothingStep, ExpectStep, PacketPattern, SaveField,
 };
+use mqttspec_codec::Packet;
 use tokio::time::Instant;
 
 impl Run<'_> {
@@ -94,12 +95,20 @@ impl Run<'_> {
         // What has arrived so far, for an `all_of` that ends short.
         let mut arrived: Vec<String> = Vec::new();
         let mut matched = 0;
+        // Packets this step put off, to give back to the client's next step.
+        let mut put_off: Vec<(Incoming, serde_saphyr::Location)> = Vec::new();
         while matched < need {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let vars = self.vars.clone();
-            let item = self.next_incoming(&e.client, remaining, at).await?;
             let still: Vec<&PacketPattern> = unmatched.iter().map(|i| patterns[*i]).collect();
             let ack = attribution::common_ack(&still);
+            let waits_for_ack = ack.is_some_and(|a| !matches!(a, attribution::Ack::Connack { .. }));
+            // While waiting for an acknowledgement, earlier put-off messages stay put off.
+            let item = if waits_for_ack {
+                self.next_live(&e.client, remaining, at).await?
+            } else {
+                self.next_incoming(&e.client, remaining, at).await?
+            };
             let version = self.version;
             let intrinsic = |miss| ack.and_then(|a| attribution::intrinsic(version, a, miss));
             let packet = match item {
@@ -161,6 +170,18 @@ impl Run<'_> {
                         .event(&e.client, "passed over: the step allows this packet");
                     continue;
                 }
+                // A PUBLISH may come before an acknowledgement the client waits for (the
+                // server may send matching PUBLISH packets before the SUBACK, 3.8.4; it
+                // interleaves its own flows with replies to the client's, 4.6): it is put
+                // off for the client's next step instead of failing this one.
+                if waits_for_ack && matches!(packet, Packet::Publish(_)) {
+                    self.trace.event(
+                        &e.client,
+                        "put off: a PUBLISH before the acknowledgement this step waits for",
+                    );
+                    put_off.push((Incoming::Packet(packet), at.loc));
+                    continue;
+                }
                 if e.not_applicable_if
                     .iter()
                     .any(|p| matcher::matches(p, &packet, &vars).is_ok())
@@ -187,6 +208,12 @@ impl Run<'_> {
             };
             matched += 1;
             arrived.push(super::describe::packet(&packet));
+            if !put_off.is_empty() {
+                self.deferred
+                    .entry(e.client.clone())
+                    .or_default()
+                    .extend(std::mem::take(&mut put_off));
+            }
             if mode == Mode::AllOf {
                 unmatched.remove(pos);
             } else {

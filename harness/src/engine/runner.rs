@@ -11,7 +11,7 @@ use crate::scenario::LoadedScenario;
 use crate::scenario::model::{Step, VersionSpec};
 use mqttspec_codec::{Packet, ProtocolVersion};
 use serde_saphyr::{Location, Spanned};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub credentials: Option<Credentials>,
     /// Derived from the seed; makes topic and client-id prefixes unique to the run.
     pub run_id: String,
+    /// Discard the stored sessions of the scenario's persistent client ids before and
+    /// after it. Always on in the tool; off only to reproduce, in tests, a run that left
+    /// sessions behind.
+    pub discard_sessions: bool,
 }
 
 impl RunOptions {
@@ -48,6 +52,7 @@ impl RunOptions {
             scenario_timeout: Duration::from_secs(120),
             credentials: None,
             run_id: run_id(seed),
+            discard_sessions: true,
         }
     }
 }
@@ -112,6 +117,9 @@ pub(super) struct Run<'a> {
     pub(super) subscribed: BTreeSet<String>,
     /// Messages set aside by [`Run::next_incoming`].
     pub(super) foreign: Vec<ForeignDelivery>,
+    /// PUBLISH packets that arrived while a client waited for an acknowledgement, per
+    /// client, in arrival order: the next step that reads the client gets them first.
+    pub(super) deferred: BTreeMap<String, VecDeque<(Incoming, Location)>>,
 }
 
 /// Runs a scenario. `index` keeps its topics and client ids apart from the others of the run.
@@ -140,6 +148,7 @@ pub async fn run_scenario(
         persistent_ids: BTreeSet::new(),
         subscribed: BTreeSet::new(),
         foreign: Vec::new(),
+        deferred: BTreeMap::new(),
     };
     let started = Instant::now();
     // Decided before any step runs, so such a scenario neither passes nor fails on TCP.
@@ -149,8 +158,11 @@ pub async fn run_scenario(
                 .into(),
         ))
     } else {
-        run.discard_sessions_before().await;
+        if opts.discard_sessions {
+            run.discard_sessions_before().await;
+        }
         match tokio::time::timeout(opts.scenario_timeout, run.steps(&s.steps)).await {
+            Ok(Ok(())) => run.unread_deferred_all(),
             Ok(r) => r,
             Err(_) => Err(Stop::Error(format!(
                 "the scenario did not finish within {:?}",
@@ -336,6 +348,20 @@ impl Run<'_> {
         within: Duration,
         at: &At<'_>,
     ) -> Result<Option<Incoming>, Stop> {
+        if let Some((item, _)) = self.deferred.get_mut(name).and_then(VecDeque::pop_front) {
+            return Ok(Some(item));
+        }
+        self.next_live(name, within, at).await
+    }
+
+    /// Like [`Run::next_incoming`], but only what arrives from now on, leaving deferred
+    /// packets for a later step.
+    pub(super) async fn next_live(
+        &mut self,
+        name: &str,
+        within: Duration,
+        at: &At<'_>,
+    ) -> Result<Option<Incoming>, Stop> {
         let deadline = Instant::now() + within;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -394,6 +420,40 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// A PUBLISH put off while the client waited for an acknowledgement must still be
+    /// expected by a later step of that client; one nobody read when the client goes away
+    /// (or the scenario ends) arrived where the scenario expects nothing.
+    pub(super) fn unread_deferred(&mut self, name: &str) -> StepResult {
+        let Some((Incoming::Packet(p), loc)) =
+            self.deferred.remove(name).and_then(|mut q| q.pop_front())
+        else {
+            return Ok(());
+        };
+        let at = At {
+            loc,
+            kind: "expect",
+            statements: &[],
+        };
+        Err(self.fail(
+            &at,
+            format!(
+                "client `{name}` got a PUBLISH (before the acknowledgement this step waited for) \
+                 that no later step of the scenario expects"
+            ),
+            Some("no other packet".into()),
+            Some(super::describe::packet(&p)),
+        ))
+    }
+
+    /// [`Run::unread_deferred`] for every client, at the end of the scenario.
+    fn unread_deferred_all(&mut self) -> StepResult {
+        let names: Vec<String> = self.deferred.keys().cloned().collect();
+        for name in names {
+            self.unread_deferred(&name)?;
+        }
+        Ok(())
+    }
+
     fn steps<'s>(
         &'s mut self,
         steps: &'s [Spanned<Step>],
@@ -441,13 +501,13 @@ impl Run<'_> {
                 client.send_packet(&packet, bytes);
                 client.close_after_disconnect(DISCONNECT_SETTLE).await;
                 self.clients.remove(&c.client);
-                Ok(())
+                self.unread_deferred(&c.client)
             }
             Step::Drop(c) => {
                 let client = self.client(&c.client, &at)?;
                 client.close().await;
                 self.clients.remove(&c.client);
-                Ok(())
+                self.unread_deferred(&c.client)
             }
             Step::Silence(c) => {
                 self.client(&c.client, &at)?.silence();

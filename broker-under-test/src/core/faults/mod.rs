@@ -241,6 +241,8 @@ faults! {
     no_suback_for_existing_filter,
     /// A new subscription does not receive the retained messages it matches (3.1.1/MQTT-3.3.1-6).
     skip_retained_on_subscribe,
+    /// A new subscription receives every retained message on the broker, whether its filter matches the topic or not (3.1.1/MQTT-3.3.2-3).
+    leak_retained_on_subscribe,
     /// A repeated identical subscription does not resend the retained messages (3.1.1/MQTT-3.8.4-3).
     resubscribe_skips_retained,
     /// A repeated identical subscription is answered with the new QoS but the old one stays in force (3.1.1/MQTT-3.8.4-3).
