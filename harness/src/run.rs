@@ -333,6 +333,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shell_words_survive_a_shell() {
+        assert_eq!(shell_word("retain/x"), "retain/x");
+        assert_eq!(shell_word("mqtt://h:1883"), "mqtt://h:1883");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn the_rerun_template_carries_target_user_timeout_and_seed() {
+        let settings = RunSettings {
+            jobs: 1,
+            seed: 7,
+            expect_timeout: Duration::from_millis(500),
+            credentials: Some(crate::engine::runner::Credentials {
+                username: "bob".into(),
+                password: Some("pw".into()),
+            }),
+        };
+        let t = Target::parse("mqtt://127.0.0.1:1884").expect("url");
+        assert_eq!(
+            rerun_template(&t, &settings),
+            "mqttspec run {scenario} --target mqtt://127.0.0.1:1884 --username bob --timeout 500ms --seed 7"
+        );
+    }
+
+    #[test]
     fn target_urls() {
         assert_eq!(
             Target::parse("mqtt://127.0.0.1:1884"),

@@ -412,3 +412,15 @@ async fn write_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::masked_hex;
+
+    #[test]
+    fn the_secret_tail_is_masked() {
+        assert_eq!(masked_hex(&[0x10, 0x02, 0x61, 0x62], 2), "10 02 ** **");
+        assert_eq!(masked_hex(&[0x10, 0x02], 0), "10 02");
+        assert_eq!(masked_hex(&[0x61], 5), "**");
+    }
+}

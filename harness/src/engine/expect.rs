@@ -334,3 +334,31 @@ fn arrived_text(last: &str, arrived: &[String]) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::{AckPattern, SubackPattern};
+
+    #[test]
+    fn an_all_of_that_ends_short_says_what_came_and_what_is_missing() {
+        let suback = PacketPattern::Suback(SubackPattern::default());
+        let puback = PacketPattern::Puback(AckPattern::default());
+        let patterns = [&suback, &puback];
+        let arrived = vec!["SUBACK id=1 codes=[1]".to_owned()];
+        let expected = expected_text(Mode::AllOf, &patterns, &[1], &arrived);
+        assert!(
+            expected.contains("still missing: {\"puback\":{}}"),
+            "{expected}"
+        );
+        assert!(!expected.contains("suback"), "{expected}");
+        let actual = arrived_text("nothing", &arrived);
+        assert_eq!(
+            actual,
+            "nothing (after 1 that matched: SUBACK id=1 codes=[1])"
+        );
+        // Before anything matched, the whole list.
+        let expected = expected_text(Mode::AllOf, &patterns, &[0, 1], &[]);
+        assert!(expected.starts_with("all of {\"suback\""), "{expected}");
+    }
+}

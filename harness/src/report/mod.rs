@@ -275,3 +275,54 @@ fn judge_statements(scenarios: &[ScenarioResult], catalogue: &Catalogue) -> Vec<
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Failure;
+
+    fn failed(path: &str, message: &str) -> ScenarioResult {
+        ScenarioResult {
+            path: path.into(),
+            reference: path.into(),
+            name: path.into(),
+            description: None,
+            version: "3.1.1".into(),
+            statements: vec!["3.1.1/MQTT-3.12.4-1".into()],
+            not_judged: Vec::new(),
+            tags: Vec::new(),
+            verdict: Verdict::Fail,
+            failure: Some(Failure {
+                line: 3,
+                column: 5,
+                step: "connect".into(),
+                message: message.into(),
+                expected: None,
+                actual: None,
+                statements: vec!["3.1.1/MQTT-3.1.4-4".into()],
+                precondition: true,
+            }),
+            reason: None,
+            duration: Duration::ZERO,
+            trace: Vec::new(),
+            foreign: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_scenario_failing_the_same_way_is_diagnosed_once() {
+        let same: Vec<_> = (0..4)
+            .map(|i| failed(&format!("s{i}"), "no CONNACK within 2s"))
+            .collect();
+        let d = diagnose(&same).expect("a diagnosis");
+        assert!(d.starts_with("all 4 scenarios failed the same way"), "{d}");
+        let mut mixed = same.clone();
+        mixed.push(failed("other", "the connection ended before a CONNACK"));
+        assert_eq!(diagnose(&mixed), None);
+        let mut one_passed = same;
+        one_passed[0].verdict = Verdict::Pass;
+        one_passed[0].failure = None;
+        assert_eq!(diagnose(&one_passed), None);
+        assert_eq!(diagnose(&mixed[..2]), None, "too few to tell");
+    }
+}
