@@ -122,6 +122,15 @@ pub async fn main(args: RunArgs) -> i32 {
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,
+        Err(crate::run::TargetError::Unusable(why)) => {
+            // One sentence instead of a failure per scenario; the files asked for still
+            // get a report that says it.
+            eprintln!("mqttspec: {why} (seed {seed})");
+            if args.out.is_empty() {
+                return exit::HARNESS;
+            }
+            crate::report::Report::unusable(&catalogue, shown, seed, Duration::ZERO, why)
+        }
         Err(e) => {
             eprintln!("mqttspec: {e} (seed {seed})");
             return exit::HARNESS;

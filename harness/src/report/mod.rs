@@ -151,6 +151,21 @@ impl Report {
         }
     }
 
+    /// The report of a run that could not start judging: the broker refused every
+    /// connection or speaks none of the scenarios' versions (`reason` says which).
+    pub fn unusable(
+        catalogue: &Catalogue,
+        target: String,
+        seed: u64,
+        duration: Duration,
+        reason: String,
+    ) -> Self {
+        let mut r = Self::new(Vec::new(), catalogue, target, seed, duration, String::new());
+        r.diagnosis = Some(reason);
+        r.exit_code = exit::HARNESS;
+        r
+    }
+
     /// The command that reruns one scenario from any directory; `None` for the run's own
     /// entries, which no single scenario reproduces.
     pub fn rerun(&self, s: &ScenarioResult) -> Option<String> {
