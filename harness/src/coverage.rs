@@ -92,6 +92,7 @@ fn collect_step_ids<'s>(step: &'s crate::scenario::model::Step, ids: &mut Vec<&'
         Step::Expect(e) => ids.extend(e.statements.iter().map(|s| s.value.as_str())),
         Step::ExpectNothing(e) => ids.extend(e.statements.iter().map(|s| s.value.as_str())),
         Step::ExpectClose(e) => ids.extend(e.statements.iter().map(|s| s.value.as_str())),
+        Step::Connect(c) => ids.extend(c.statements.iter().map(|s| s.value.as_str())),
         Step::Repeat(r) => {
             for s in &r.steps {
                 collect_step_ids(&s.value, ids);

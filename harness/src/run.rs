@@ -88,6 +88,8 @@ pub struct RunSettings {
     pub seed: u64,
     pub expect_timeout: Duration,
     pub credentials: Option<crate::engine::runner::Credentials>,
+    /// Capabilities stated beyond the broker's CONNACK (`--capabilities`).
+    pub stated: Option<crate::engine::capabilities::Stated>,
 }
 
 /// Runs the scenarios against an address; `progress` is called after each scenario.
@@ -100,6 +102,7 @@ pub async fn run_against(
     let mut opts = RunOptions::new(addr, settings.seed);
     opts.expect_timeout = settings.expect_timeout;
     opts.credentials = settings.credentials.clone();
+    opts.stated = settings.stated.clone();
     let opts = Arc::new(opts);
     let permits = Arc::new(Semaphore::new(settings.jobs.max(1)));
     let progress = Arc::new(progress);
@@ -302,6 +305,10 @@ pub fn rerun_template(target: &Target, settings: &RunSettings) -> String {
         cmd.push_str(" --username ");
         cmd.push_str(&shell_word(&c.username));
     }
+    if let Some(file) = settings.stated.as_ref().and_then(|s| s.file.as_ref()) {
+        cmd.push_str(" --capabilities ");
+        cmd.push_str(&shell_word(&file.display().to_string()));
+    }
     if settings.expect_timeout != DEFAULT_TIMEOUT {
         cmd.push_str(&format!(
             " --timeout {}ms",
@@ -351,6 +358,7 @@ mod tests {
                 username: "bob".into(),
                 password: Some("pw".into()),
             }),
+            stated: None,
         };
         let t = Target::parse("mqtt://127.0.0.1:1884").expect("url");
         assert_eq!(

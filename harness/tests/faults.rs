@@ -91,6 +91,7 @@ fn every_scenario_fails_under_each_of_its_faults_in_the_simulator() {
         seed: 11,
         expect_timeout: std::time::Duration::from_secs(2),
         credentials: None,
+        stated: None,
     };
     let mut cases = Vec::new();
     for (index, scenario) in scenarios.into_iter().enumerate() {

@@ -38,6 +38,7 @@ async fn suite_against_mosquitto_matches_the_published_report() {
         seed: 1,
         expect_timeout: Duration::from_secs(2),
         credentials: None,
+        stated: None,
     };
     let results = run_against(broker.addr, scenarios, &settings, |_| {}).await;
     let errors: Vec<_> = results

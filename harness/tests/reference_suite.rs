@@ -21,6 +21,7 @@ async fn whole_suite_passes_on_the_reference_broker() {
         seed: 3,
         expect_timeout: Duration::from_secs(2),
         credentials: None,
+        stated: None,
     };
     let report = run(&Target::Embedded, scenarios, &settings, &catalogue, |_| {})
         .await

@@ -18,6 +18,7 @@ fn settings(seed: u64) -> RunSettings {
         seed,
         expect_timeout: Duration::from_secs(2),
         credentials: None,
+        stated: None,
     }
 }
 

@@ -34,6 +34,7 @@ async fn silent_broker_fails_every_scenario_without_hanging() {
         seed: 7,
         expect_timeout: Duration::from_millis(300),
         credentials: None,
+        stated: None,
     };
     let results = tokio::time::timeout(
         Duration::from_secs(120),

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 pub struct CoverageArgs {
     /// Scenario files or folders. Default: the suite built into mqttspec.
     pub paths: Vec<PathBuf>,
-    /// Which specification: 3.1.1, 5.0 or all.
-    #[arg(long = "spec", default_value = "3.1.1", value_parser = ["3.1.1", "5.0", "all"])]
+    /// Which specification: 3.1.1, 5.0 or all (each with its own totals).
+    #[arg(long = "spec", alias = "version", default_value = "all", value_parser = ["3.1.1", "5.0", "all"])]
     pub spec: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

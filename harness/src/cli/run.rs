@@ -2,6 +2,7 @@
 
 use super::common::{Format, load_scenarios, now_seed, progress_bar, write_output};
 use crate::catalogue::Catalogue;
+use crate::engine::capabilities::Stated;
 use crate::engine::runner::Credentials;
 use crate::report::{self, exit};
 use crate::run::{RunSettings, Target, run, selected};
@@ -31,6 +32,14 @@ pub struct RunArgs {
     /// prints; the password is never printed, in decoded packets or in hex dumps.
     #[arg(long, env = "MQTTSPEC_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Run only the scenarios of one protocol version (default: both).
+    #[arg(long, value_parser = ["3.1.1", "5.0"])]
+    pub version: Option<String>,
+    /// Capabilities of the broker that its CONNACK cannot announce (enhanced
+    /// authentication methods, response information), as YAML: e.g.
+    /// `auth_methods: [SCRAM-SHA-256]`. Verdicts that rest on it say so.
+    #[arg(long, value_name = "FILE")]
+    pub capabilities: Option<PathBuf>,
     /// Run only scenarios matching a statement ID (or ID prefix), a tag or a path part.
     /// Repeatable; a scenario runs if it matches any.
     #[arg(long = "filter", value_name = "ID|TAG|PATH")]
@@ -54,6 +63,30 @@ pub struct RunArgs {
     /// List every scenario in the text report, not only those that did not pass.
     #[arg(long)]
     pub show_passed: bool,
+}
+
+/// Reads a capabilities file: the `Features` of the scenario format, as YAML; a mistake is
+/// reported at its line and column.
+fn load_capabilities(path: &std::path::Path) -> Result<Stated, String> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("mqttspec: cannot read the capabilities file {shown}: {e}"))?;
+    let features: crate::scenario::model::Features =
+        serde_saphyr::from_str(&text).map_err(|e| {
+            let loc = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+            crate::scenario::LoadError::at(
+                &shown,
+                &text,
+                loc,
+                crate::scenario::load::first_line(&e.to_string()),
+            )
+            .to_string()
+        })?;
+    Ok(Stated {
+        features,
+        source: format!("the capabilities file {shown}"),
+        file: std::fs::canonicalize(path).ok(),
+    })
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -82,9 +115,27 @@ pub async fn main(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let stated = match &args.capabilities {
+        None => None,
+        Some(path) => match load_capabilities(path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("{e}");
+                return exit::USAGE;
+            }
+        },
+    };
     let chosen: Vec<_> = scenarios
         .into_iter()
         .filter(|s| selected(s, &args.filters))
+        .filter(|s| {
+            args.version
+                .as_deref()
+                .is_none_or(|v| match s.scenario.version {
+                    crate::scenario::model::VersionSpec::V311 => v == "3.1.1",
+                    crate::scenario::model::VersionSpec::V5 => v == "5.0",
+                })
+        })
         .collect();
     if chosen.is_empty() {
         eprintln!(
@@ -102,6 +153,7 @@ pub async fn main(args: RunArgs) -> i32 {
             username,
             password: args.password.clone(),
         }),
+        stated,
     };
     let shown = match &target {
         Target::Embedded => "the embedded reference broker".to_owned(),

@@ -84,7 +84,10 @@ pub fn ack_of(pattern: &PacketPattern) -> Option<Ack> {
             expects_refusal: c.code.is_some_and(|c| c != 0),
             clean_session: true,
         },
-        PacketPattern::Publish(_) | PacketPattern::Disconnect | PacketPattern::Any => {
+        PacketPattern::Publish(_)
+        | PacketPattern::Disconnect(_)
+        | PacketPattern::Auth(_)
+        | PacketPattern::Any => {
             return None;
         }
     })

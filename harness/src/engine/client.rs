@@ -265,6 +265,9 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
         },
     );
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    // 5.0 topic aliases the broker set on this connection (3.3.2.3.4).
+    let mut aliases: std::collections::BTreeMap<u16, bytestring::ByteString> =
+        std::collections::BTreeMap::new();
     loop {
         if silenced.load(Ordering::Relaxed) {
             // A silent peer keeps the socket but reads nothing: park until dropped.
@@ -279,8 +282,11 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
                 Err(_) => buf.to_vec(),
             };
             match decoder.decode(&mut buf) {
-                Ok(Some(packet)) => {
+                Ok(Some(mut packet)) => {
                     trace.record(&name, Direction::Received, describe::packet(&packet), &raw);
+                    if let Some(note) = resolve_alias(&mut packet, &mut aliases) {
+                        trace.event(&name, note);
+                    }
                     if auto_ack.load(Ordering::Relaxed) {
                         answer(&packet, version, &outbox);
                     }
@@ -322,6 +328,35 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
                 return;
             }
         }
+    }
+}
+
+/// Applies the broker's topic aliases to a received 5.0 PUBLISH: a topic with an alias sets
+/// it, an empty topic with an alias takes the topic it stands for (the alias property stays,
+/// for patterns that check it). Says what it did, for the trace.
+fn resolve_alias(
+    packet: &mut Packet,
+    aliases: &mut std::collections::BTreeMap<u16, bytestring::ByteString>,
+) -> Option<String> {
+    let Packet::Publish(p) = packet else {
+        return None;
+    };
+    let alias = match p.properties.get(mqttspec_codec::PropertyId::TopicAlias) {
+        Some(mqttspec_codec::Property::TopicAlias(a)) => *a,
+        _ => return None,
+    };
+    if !p.topic.is_empty() {
+        aliases.insert(alias, p.topic.clone());
+        return None;
+    }
+    match aliases.get(&alias) {
+        Some(topic) => {
+            p.topic = topic.clone();
+            Some(format!("topic alias {alias} stands for {:?}", &**topic))
+        }
+        None => Some(format!(
+            "topic alias {alias} was never set on this connection (the topic stays empty)"
+        )),
     }
 }
 

@@ -4,7 +4,8 @@ use super::packets::{payload, resolve_id};
 use super::vars::Vars;
 use crate::scenario::idref::IdRef;
 use crate::scenario::model::{AckPattern, ConnackPattern, PacketPattern};
-use mqttspec_codec::Packet;
+use crate::scenario::props::PropertiesPattern;
+use mqttspec_codec::{Packet, Properties, ReasonCode};
 
 /// Why a packet does not match, in words a report can show.
 pub type Mismatch = String;
@@ -27,11 +28,39 @@ fn id(want: &Option<IdRef>, got: u16, vars: &Vars) -> Result<(), Mismatch> {
     }
 }
 
-fn ack(p: &AckPattern, got: u16, vars: &Vars) -> Result<(), Mismatch> {
-    id(&p.packet_id, got, vars)
+/// A 5.0 reason code; an absent one means 0x00 (success) where the packet may leave it out.
+fn reason(want: Option<u8>, got: Option<ReasonCode>) -> Result<(), Mismatch> {
+    field("reason code", want, got.map_or(0, |r| r.0))
+}
+
+fn props(
+    want: &Option<Box<PropertiesPattern>>,
+    got: Option<&Properties>,
+    vars: &Vars,
+) -> Result<(), Mismatch> {
+    match want {
+        None => Ok(()),
+        Some(p) => p.check(got.unwrap_or(&Properties::default()), vars),
+    }
+}
+
+fn ack(
+    p: &AckPattern,
+    got: u16,
+    code: Option<ReasonCode>,
+    properties: Option<&Properties>,
+    vars: &Vars,
+) -> Result<(), Mismatch> {
+    id(&p.packet_id, got, vars)?;
+    reason(p.reason, code)?;
+    props(&p.properties, properties, vars)
 }
 
 pub fn connack(p: &ConnackPattern, packet: &Packet) -> Result<(), Mismatch> {
+    connack_with(p, packet, &Vars::new("", ""))
+}
+
+pub fn connack_with(p: &ConnackPattern, packet: &Packet, vars: &Vars) -> Result<(), Mismatch> {
     let Packet::ConnAck(c) = packet else {
         return Err(format!(
             "got {}, expected CONNACK",
@@ -39,7 +68,8 @@ pub fn connack(p: &ConnackPattern, packet: &Packet) -> Result<(), Mismatch> {
         ));
     };
     field("session_present", p.session_present, c.session_present)?;
-    field("return code", p.code, c.code.0)
+    field("return code", p.code, c.code.0)?;
+    props(&p.properties, Some(&c.properties), vars)
 }
 
 pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<(), Mismatch> {
@@ -51,19 +81,10 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
     };
     match (pattern, packet) {
         (PacketPattern::Any, _) => Ok(()),
-        (PacketPattern::Connack(p), _) => connack(p, packet),
+        (PacketPattern::Connack(p), _) => connack_with(p, packet, vars),
         (PacketPattern::Publish(p), Packet::Publish(got)) => {
             if let Some(t) = &p.topic {
                 field("topic", Some(vars.expand(t)?.as_str()), &*got.topic)?;
-            }
-            if let Some(f) = &p.topic_matches {
-                let filter = vars.expand(f)?;
-                if !super::topic::filter_matches(&filter, &got.topic, true) {
-                    return Err(format!(
-                        "topic {:?} does not match the filter {filter:?}",
-                        &*got.topic
-                    ));
-                }
             }
             if let Some(f) = &p.topic_matches {
                 let filter = vars.expand(f)?;
@@ -88,16 +109,25 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
             field("qos", p.qos, got.qos.as_u8())?;
             field("retain", p.retain, got.retain)?;
             field("dup", p.dup, got.dup)?;
-            id(&p.packet_id, got.packet_id, vars)
+            id(&p.packet_id, got.packet_id, vars)?;
+            props(&p.properties, Some(&got.properties), vars)
         }
         (PacketPattern::Publish(_), _) => kind("PUBLISH"),
-        (PacketPattern::Puback(p), Packet::PubAck(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Puback(p), Packet::PubAck(a)) => {
+            ack(p, a.packet_id, a.reason_code, a.properties.as_ref(), vars)
+        }
         (PacketPattern::Puback(_), _) => kind("PUBACK"),
-        (PacketPattern::Pubrec(p), Packet::PubRec(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubrec(p), Packet::PubRec(a)) => {
+            ack(p, a.packet_id, a.reason_code, a.properties.as_ref(), vars)
+        }
         (PacketPattern::Pubrec(_), _) => kind("PUBREC"),
-        (PacketPattern::Pubrel(p), Packet::PubRel(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubrel(p), Packet::PubRel(a)) => {
+            ack(p, a.packet_id, a.reason_code, a.properties.as_ref(), vars)
+        }
         (PacketPattern::Pubrel(_), _) => kind("PUBREL"),
-        (PacketPattern::Pubcomp(p), Packet::PubComp(a)) => ack(p, a.packet_id, vars),
+        (PacketPattern::Pubcomp(p), Packet::PubComp(a)) => {
+            ack(p, a.packet_id, a.reason_code, a.properties.as_ref(), vars)
+        }
         (PacketPattern::Pubcomp(_), _) => kind("PUBCOMP"),
         (PacketPattern::Suback(p), Packet::SubAck(s)) => {
             id(&p.packet_id, s.packet_id, vars)?;
@@ -106,22 +136,36 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
                 let lower = wanted
                     .iter()
                     .zip(&got)
-                    .any(|(want, code)| *code == 0x80 || code < want);
+                    .any(|(want, code)| *code >= 0x80 || code < want);
                 if !lower {
                     return Err(format!(
                         "return codes {got:?} grant every QoS of {wanted:?}"
                     ));
                 }
             }
-            field("return codes", p.codes.clone(), got)
+            field("return codes", p.codes.clone(), got)?;
+            props(&p.properties, Some(&s.properties), vars)
         }
         (PacketPattern::Suback(_), _) => kind("SUBACK"),
-        (PacketPattern::Unsuback(p), Packet::UnsubAck(u)) => ack(p, u.packet_id, vars),
+        (PacketPattern::Unsuback(p), Packet::UnsubAck(u)) => {
+            id(&p.packet_id, u.packet_id, vars)?;
+            let got: Vec<u8> = u.reason_codes.iter().map(|c| c.0).collect();
+            field("reason codes", p.codes.clone(), got)?;
+            props(&p.properties, Some(&u.properties), vars)
+        }
         (PacketPattern::Unsuback(_), _) => kind("UNSUBACK"),
         (PacketPattern::Pingresp, Packet::PingResp) => Ok(()),
         (PacketPattern::Pingresp, _) => kind("PINGRESP"),
-        (PacketPattern::Disconnect, Packet::Disconnect(_)) => Ok(()),
-        (PacketPattern::Disconnect, _) => kind("DISCONNECT"),
+        (PacketPattern::Disconnect(p), Packet::Disconnect(d)) => {
+            reason(p.reason, d.reason_code)?;
+            props(&p.properties, d.properties.as_ref(), vars)
+        }
+        (PacketPattern::Disconnect(_), _) => kind("DISCONNECT"),
+        (PacketPattern::Auth(p), Packet::Auth(a)) => {
+            reason(p.reason, a.reason_code)?;
+            props(&p.properties, a.properties.as_ref(), vars)
+        }
+        (PacketPattern::Auth(_), _) => kind("AUTH"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! returns a verdict with the evidence behind it.
 
 pub mod attribution;
+pub mod capabilities;
 mod cleanup;
 pub mod client;
 pub mod describe;

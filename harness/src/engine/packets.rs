@@ -6,11 +6,12 @@ use super::vars::Vars;
 use crate::scenario::idref::IdRef;
 use crate::scenario::load::parse_hex;
 use crate::scenario::model::{ConnectFields, PacketSpec, PayloadSpec};
+use crate::scenario::props::PropertiesSpec;
 use bytes::Bytes;
 use mqttspec_codec::{
-    ConnAck, Connect, Disconnect, Packet, ProtocolVersion, PubAck, PubComp, PubRec, PubRel,
-    Publish, QoS, ReasonCode, SubAck, Subscribe, SubscribeOptions, Subscription, UnsubAck,
-    Unsubscribe, Will,
+    Auth, ConnAck, Connect, Disconnect, Packet, Properties, ProtocolVersion, PubAck, PubComp,
+    PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe, SubscribeOptions, Subscription,
+    UnsubAck, Unsubscribe, Will,
 };
 
 /// The bytes a payload spec stands for. Generated payloads are a fixed pattern, so runs
@@ -74,7 +75,7 @@ pub fn connect(
             payload: payload(w.payload_spec(), vars)?,
             qos: qos(w.qos)?,
             retain: w.retain,
-            properties: Default::default(),
+            properties: props(&w.properties, vars)?,
         }),
     };
     // Credentials given on the command line apply unless the scenario sets its own.
@@ -89,12 +90,39 @@ pub fn connect(
         version,
         clean_start: fields.clean_session.unwrap_or(true),
         keep_alive: fields.keep_alive.unwrap_or(60),
-        properties: Default::default(),
+        properties: props(&fields.properties, vars)?,
         client_id: client_id.into(),
         will,
         username: username.map(Into::into),
         password: password.map(Bytes::from),
     })
+}
+
+/// The 5.0 properties a packet carries (none when the step gives none).
+pub fn props(spec: &Option<Box<PropertiesSpec>>, vars: &Vars) -> Result<Properties, String> {
+    spec.as_ref()
+        .map_or_else(|| Ok(Properties::default()), |p| p.build(vars))
+}
+
+/// Properties of a packet whose block may be left out entirely (acks, DISCONNECT, AUTH).
+fn opt_props(spec: &Option<Box<PropertiesSpec>>, vars: &Vars) -> Result<Option<Properties>, String> {
+    spec.as_ref().map(|p| p.build(vars)).transpose()
+}
+
+/// A 5.0 acknowledgement's reason code and properties; `None`s leave them off the wire.
+fn ack_fields(
+    reason: Option<u8>,
+    properties: &Option<Box<PropertiesSpec>>,
+    vars: &Vars,
+) -> Result<(Option<ReasonCode>, Option<Properties>), String> {
+    let properties = opt_props(properties, vars)?;
+    // A property block needs the reason code before it (3.4.2.1).
+    let reason = match (reason, &properties) {
+        (Some(r), _) => Some(ReasonCode(r)),
+        (None, Some(_)) => Some(ReasonCode(0)),
+        (None, None) => None,
+    };
+    Ok((reason, properties))
 }
 
 /// A client id of at most 23 letters and digits, which every broker must accept
@@ -107,6 +135,19 @@ pub fn default_client_id(prefix: &str, name: &str) -> String {
         .collect();
     id.truncate(23);
     id
+}
+
+/// A DISCONNECT; in 5.0 with a reason code and properties when given.
+pub fn disconnect(
+    reason: Option<u8>,
+    properties: &Option<Box<PropertiesSpec>>,
+    vars: &Vars,
+) -> Result<Disconnect, String> {
+    let (reason_code, properties) = ack_fields(reason, properties, vars)?;
+    Ok(Disconnect {
+        reason_code,
+        properties,
+    })
 }
 
 pub fn build(
@@ -122,7 +163,9 @@ pub fn build(
             Packet::Connect(connect(f, client_name, version, vars, credentials)?)
         }
         PacketSpec::Connack(c) => {
-            Packet::ConnAck(ConnAck::new(c.session_present, ReasonCode(c.code)))
+            let mut ack = ConnAck::new(c.session_present, ReasonCode(c.code));
+            ack.properties = props(&c.properties, vars)?;
+            Packet::ConnAck(ack)
         }
         PacketSpec::Publish(p) => {
             let qos = qos(p.qos)?;
@@ -139,49 +182,88 @@ pub fn build(
                 retain: p.retain,
                 topic: vars.expand(&p.topic)?.into(),
                 packet_id,
-                properties: Default::default(),
+                properties: props(&p.properties, vars)?,
                 payload: payload(p.payload_spec(), vars)?,
             })
         }
-        PacketSpec::Puback(a) => Packet::PubAck(PubAck::new(resolve_id(&a.packet_id, vars)?)),
-        PacketSpec::Pubrec(a) => Packet::PubRec(PubRec::new(resolve_id(&a.packet_id, vars)?)),
-        PacketSpec::Pubrel(a) => Packet::PubRel(PubRel::new(resolve_id(&a.packet_id, vars)?)),
-        PacketSpec::Pubcomp(a) => Packet::PubComp(PubComp::new(resolve_id(&a.packet_id, vars)?)),
+        PacketSpec::Puback(a) => {
+            let mut ack = PubAck::new(resolve_id(&a.packet_id, vars)?);
+            (ack.reason_code, ack.properties) = ack_fields(a.reason, &a.properties, vars)?;
+            Packet::PubAck(ack)
+        }
+        PacketSpec::Pubrec(a) => {
+            let mut ack = PubRec::new(resolve_id(&a.packet_id, vars)?);
+            (ack.reason_code, ack.properties) = ack_fields(a.reason, &a.properties, vars)?;
+            Packet::PubRec(ack)
+        }
+        PacketSpec::Pubrel(a) => {
+            let mut ack = PubRel::new(resolve_id(&a.packet_id, vars)?);
+            (ack.reason_code, ack.properties) = ack_fields(a.reason, &a.properties, vars)?;
+            Packet::PubRel(ack)
+        }
+        PacketSpec::Pubcomp(a) => {
+            let mut ack = PubComp::new(resolve_id(&a.packet_id, vars)?);
+            (ack.reason_code, ack.properties) = ack_fields(a.reason, &a.properties, vars)?;
+            Packet::PubComp(ack)
+        }
         PacketSpec::Subscribe(s) => {
             let packet_id = id_or_next(&s.packet_id, vars, client)?;
             let subscriptions = s
                 .filters
                 .iter()
                 .map(|f| {
+                    if f.retain_handling > 2 {
+                        return Err(format!(
+                            "retain_handling {} is not 0, 1 or 2; send it with `hex`",
+                            f.retain_handling
+                        ));
+                    }
                     Ok(Subscription {
                         filter: vars.expand(&f.filter)?.into(),
-                        options: SubscribeOptions::qos(qos(f.qos)?),
+                        options: SubscribeOptions {
+                            no_local: f.no_local,
+                            retain_as_published: f.retain_as_published,
+                            retain_handling: f.retain_handling,
+                            ..SubscribeOptions::qos(qos(f.qos)?)
+                        },
                     })
                 })
                 .collect::<Result<_, String>>()?;
             Packet::Subscribe(Subscribe {
                 packet_id,
-                properties: Default::default(),
+                properties: props(&s.properties, vars)?,
                 subscriptions,
             })
         }
         PacketSpec::Suback(s) => Packet::SubAck(SubAck {
             packet_id: resolve_id(&s.packet_id, vars)?,
-            properties: Default::default(),
+            properties: props(&s.properties, vars)?,
             return_codes: s.codes.iter().map(|c| ReasonCode(*c)).collect(),
         }),
         PacketSpec::Unsubscribe(u) => Packet::Unsubscribe(Unsubscribe {
             packet_id: id_or_next(&u.packet_id, vars, client)?,
-            properties: Default::default(),
+            properties: props(&u.properties, vars)?,
             filters: u
                 .filters
                 .iter()
                 .map(|f| vars.expand(f).map(Into::into))
                 .collect::<Result<_, String>>()?,
         }),
-        PacketSpec::Unsuback(a) => Packet::UnsubAck(UnsubAck::new(resolve_id(&a.packet_id, vars)?)),
+        PacketSpec::Unsuback(a) => {
+            let mut ack = UnsubAck::new(resolve_id(&a.packet_id, vars)?);
+            ack.properties = props(&a.properties, vars)?;
+            ack.reason_codes = a.codes.iter().map(|c| ReasonCode(*c)).collect();
+            Packet::UnsubAck(ack)
+        }
         PacketSpec::Pingreq => Packet::PingReq,
         PacketSpec::Pingresp => Packet::PingResp,
-        PacketSpec::Disconnect => Packet::Disconnect(Disconnect::default()),
+        PacketSpec::Disconnect(d) => Packet::Disconnect(disconnect(d.reason, &d.properties, vars)?),
+        PacketSpec::Auth(a) => {
+            let (reason_code, properties) = ack_fields(a.reason, &a.properties, vars)?;
+            Packet::Auth(Auth {
+                reason_code,
+                properties,
+            })
+        }
     })
 }

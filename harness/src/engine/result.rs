@@ -80,6 +80,9 @@ pub struct ScenarioResult {
     /// subscribed to; the run reports them together (see `report::isolation`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<ForeignDelivery>,
+    /// Capabilities stated outside the broker's CONNACK that the verdict rests on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rests_on: Vec<String>,
 }
 
 /// A message delivered to a client that had no subscription matching its topic.

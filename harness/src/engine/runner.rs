@@ -35,6 +35,9 @@ pub struct RunOptions {
     /// after it. Always on in the tool; off only to reproduce, in tests, a run that left
     /// sessions behind.
     pub discard_sessions: bool,
+    /// Capabilities stated for the broker beyond its CONNACK (`--capabilities`, or the
+    /// reference broker's own configuration).
+    pub stated: Option<super::capabilities::Stated>,
 }
 
 impl RunOptions {
@@ -53,6 +56,7 @@ impl RunOptions {
             credentials: None,
             run_id: run_id(seed),
             discard_sessions: true,
+            stated: None,
         }
     }
 }
@@ -120,6 +124,8 @@ pub(super) struct Run<'a> {
     /// PUBLISH packets that arrived while a client waited for an acknowledgement, per
     /// client, in arrival order: the next step that reads the client gets them first.
     pub(super) deferred: BTreeMap<String, VecDeque<(Incoming, Location)>>,
+    /// Whether the scenario's `requires` was checked against a CONNACK yet.
+    pub(super) connack_checked: bool,
 }
 
 /// Runs a scenario. `index` keeps its topics and client ids apart from the others of the run.
@@ -149,14 +155,19 @@ pub async fn run_scenario(
         subscribed: BTreeSet::new(),
         foreign: Vec::new(),
         deferred: BTreeMap::new(),
+        connack_checked: s.requires.is_empty(),
     };
     let started = Instant::now();
+    let stated = super::capabilities::check_stated(&s.requires, opts.stated.as_ref());
+    let rests_on = stated.clone().unwrap_or_default();
     // Decided before any step runs, so such a scenario neither passes nor fails on TCP.
     let outcome = if s.needs_sim() && !opts.target.is_simulated() {
         Err(Stop::NotApplicable(
             "needs --sim: the scenario injects network faults that only the simulator can make"
                 .into(),
         ))
+    } else if let Err(why) = stated {
+        Err(Stop::NotApplicable(why))
     } else {
         if opts.discard_sessions {
             run.discard_sessions_before().await;
@@ -201,6 +212,7 @@ pub async fn run_scenario(
         duration: started.elapsed(),
         trace: run.trace.snapshot(),
         foreign: run.foreign,
+        rests_on,
     }
 }
 
@@ -227,6 +239,7 @@ pub fn not_applicable(scenario: &LoadedScenario, reason: &str) -> ScenarioResult
         duration: Duration::ZERO,
         trace: Vec::new(),
         foreign: Vec::new(),
+        rests_on: Vec::new(),
     }
 }
 
@@ -493,8 +506,10 @@ impl Run<'_> {
                 self.expect_close(e, &at).await
             }
             Step::Disconnect(c) => {
+                let disconnect = super::packets::disconnect(c.reason, &c.properties, &self.vars)
+                    .map_err(|e| self.bad_script(&at, e))?;
                 let client = self.client(&c.client, &at)?;
-                let packet = Packet::Disconnect(Default::default());
+                let packet = Packet::Disconnect(disconnect);
                 let bytes = packet
                     .to_bytes(client.version)
                     .map_err(|e| Stop::Error(e.to_string()))?;

@@ -38,8 +38,8 @@ impl Run<'_> {
             client.send_packet(&packet, bytes);
         }
         let default = ConnackPattern {
-            session_present: None,
             code: Some(0),
+            ..Default::default()
         };
         let want = c.connack.as_ref().unwrap_or(&default);
         let pattern = PacketPattern::Connack(want.clone());
@@ -94,7 +94,8 @@ impl Run<'_> {
                 {
                     return Err(na);
                 }
-                matcher::connack(want, &p).map_err(|m| {
+                let vars = self.vars.clone();
+                matcher::connack_with(want, &p, &vars).map_err(|m| {
                     self.fail_ack(
                         at,
                         intrinsic(attribution::classify(&pattern, &p)),
@@ -102,7 +103,21 @@ impl Run<'_> {
                         Some(matcher::show(&pattern)),
                         Some(super::describe::packet(&p)),
                     )
-                })
+                })?;
+                // The first accepted 5.0 CONNACK tells which optional features the broker
+                // has; a scenario that needs one it declined is not applicable.
+                if !self.connack_checked
+                    && let Packet::ConnAck(ack) = &p
+                    && ack.code.0 == 0
+                {
+                    self.connack_checked = true;
+                    super::capabilities::check_connack(
+                        &self.scenario.scenario.requires,
+                        &ack.properties,
+                    )
+                    .map_err(Stop::NotApplicable)?;
+                }
+                Ok(())
             }
         }
     }

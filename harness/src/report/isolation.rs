@@ -79,6 +79,7 @@ pub fn entries(results: &[ScenarioResult]) -> Vec<ScenarioResult> {
             duration: Duration::ZERO,
             trace: Vec::new(),
             foreign: Vec::new(),
+            rests_on: Vec::new(),
         });
     }
     out
@@ -114,6 +115,7 @@ mod tests {
             duration: Duration::ZERO,
             trace: Vec::new(),
             foreign,
+            rests_on: Vec::new(),
         }
     }
 

@@ -112,6 +112,24 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    let resting: Vec<_> = r
+        .scenarios
+        .iter()
+        .filter(|s| !s.rests_on.is_empty())
+        .collect();
+    if !resting.is_empty() {
+        let _ = writeln!(out, "## Verdicts resting on stated capabilities\n");
+        for s in resting {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}): {}",
+                s.path,
+                s.verdict.as_str(),
+                cell(&s.rests_on.join("; "))
+            );
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "## Statements\n");
     let _ = writeln!(out, "| statement | level | verdict | scenarios |");
     let _ = writeln!(out, "|---|---|---|---|");

@@ -321,6 +321,7 @@ mod tests {
             duration: Duration::ZERO,
             trace: Vec::new(),
             foreign: Vec::new(),
+            rests_on: Vec::new(),
         }
     }
 

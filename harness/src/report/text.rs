@@ -130,6 +130,26 @@ pub fn render(r: &Report, color: bool, verbose: bool) -> String {
             scenario_detail(r, s, &style, &mut out);
         }
     }
+    let resting: Vec<_> = r
+        .scenarios
+        .iter()
+        .filter(|s| !s.rests_on.is_empty())
+        .collect();
+    if !resting.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nverdicts that rest on stated capabilities, not on the CONNACK:"
+        );
+        for s in resting {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                s.verdict.as_str(),
+                s.path,
+                s.rests_on.join("; ")
+            );
+        }
+    }
     let warned: Vec<_> = r
         .statements
         .iter()

@@ -103,6 +103,9 @@ pub fn load_str(
         ));
     }
     checker.steps(&scenario.steps)?;
+    if !scenario.requires.is_empty() {
+        checker.v5_only(Location::UNKNOWN, "`requires`")?;
+    }
     Ok(LoadedScenario {
         path: path.to_owned(),
         reference: path.to_owned(),
@@ -164,6 +167,17 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// A field only MQTT 5.0 has, in a scenario of another version, is a mistake.
+    fn v5_only(&self, loc: Location, what: &str) -> Result<(), LoadError> {
+        if self.version == VersionSpec::V5 {
+            return Ok(());
+        }
+        Err(self.err(
+            loc,
+            format!("{what} exists only in MQTT 5.0; this scenario is `version: \"3.1.1\"`"),
+        ))
+    }
+
     fn known(&self, loc: Location, client: &str) -> Result<(), LoadError> {
         if self.clients.contains(client) {
             Ok(())
@@ -187,6 +201,17 @@ impl Checker<'_> {
                     if let Some(w) = &c.will {
                         self.payload(loc, w.payload_spec())?;
                         self.qos(loc, w.qos)?;
+                        if w.properties.is_some() {
+                            self.v5_only(loc, "will `properties`")?;
+                        }
+                    }
+                    if c.properties.is_some() {
+                        self.v5_only(loc, "CONNECT `properties`")?;
+                    }
+                    if let Some(p) = c.connack.iter().chain(&c.not_applicable_if).next()
+                        && p.properties.is_some()
+                    {
+                        self.v5_only(loc, "CONNACK `properties`")?;
                     }
                     if c.not_applicable_if.is_some() && c.reason.is_none() {
                         return Err(self.err(loc, "`not_applicable_if` needs a `reason`"));
@@ -244,9 +269,13 @@ impl Checker<'_> {
                     self.known(loc, &e.client)?;
                     self.statements(&e.statements)?;
                 }
-                Step::Disconnect(c) | Step::Drop(c) | Step::Silence(c) => {
-                    self.known(loc, &c.client)?
+                Step::Disconnect(d) => {
+                    self.known(loc, &d.client)?;
+                    if d.reason.is_some() || d.properties.is_some() {
+                        self.v5_only(loc, "a DISCONNECT reason code or properties")?;
+                    }
                 }
+                Step::Drop(c) | Step::Silence(c) => self.known(loc, &c.client)?,
                 Step::Sleep(_) => {}
                 Step::Partition(p) => {
                     self.known(loc, &p.client)?;
@@ -297,6 +326,9 @@ impl Checker<'_> {
                     PacketSpec::Subscribe(sub) => {
                         for f in &sub.filters {
                             self.qos(loc, f.qos)?;
+                            if f.no_local || f.retain_as_published || f.retain_handling != 0 {
+                                self.v5_only(loc, "subscription options")?;
+                            }
                         }
                     }
                     PacketSpec::Connect(c) => {
@@ -307,6 +339,12 @@ impl Checker<'_> {
                     }
                     _ => {}
                 }
+                if spec_uses_v5(p) {
+                    self.v5_only(
+                        loc,
+                        "this packet's 5.0 fields (properties, reason codes, AUTH)",
+                    )?;
+                }
             }
         }
         Ok(())
@@ -316,6 +354,12 @@ impl Checker<'_> {
         if let PacketPattern::Publish(p) = p {
             let spec = p.payload_spec();
             self.payload(loc, spec)?;
+        }
+        if pattern_uses_v5(p) {
+            self.v5_only(
+                loc,
+                "this pattern's 5.0 fields (properties, reason codes, AUTH)",
+            )?;
         }
         Ok(())
     }
@@ -344,6 +388,45 @@ impl Checker<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether a packet to send uses fields only MQTT 5.0 has.
+fn spec_uses_v5(p: &PacketSpec) -> bool {
+    match p {
+        PacketSpec::Connect(c) => {
+            c.properties.is_some() || c.will.as_ref().is_some_and(|w| w.properties.is_some())
+        }
+        PacketSpec::Connack(c) => c.properties.is_some(),
+        PacketSpec::Publish(p) => p.properties.is_some(),
+        PacketSpec::Puback(a)
+        | PacketSpec::Pubrec(a)
+        | PacketSpec::Pubrel(a)
+        | PacketSpec::Pubcomp(a) => a.reason.is_some() || a.properties.is_some(),
+        PacketSpec::Subscribe(s) => s.properties.is_some(),
+        PacketSpec::Suback(s) => s.properties.is_some(),
+        PacketSpec::Unsubscribe(u) => u.properties.is_some(),
+        PacketSpec::Unsuback(u) => !u.codes.is_empty() || u.properties.is_some(),
+        PacketSpec::Disconnect(d) => d.reason.is_some() || d.properties.is_some(),
+        PacketSpec::Auth(_) => true,
+        PacketSpec::Pingreq | PacketSpec::Pingresp => false,
+    }
+}
+
+/// Whether a pattern checks fields only MQTT 5.0 has.
+fn pattern_uses_v5(p: &PacketPattern) -> bool {
+    match p {
+        PacketPattern::Connack(c) => c.properties.is_some(),
+        PacketPattern::Publish(p) => p.properties.is_some(),
+        PacketPattern::Puback(a)
+        | PacketPattern::Pubrec(a)
+        | PacketPattern::Pubrel(a)
+        | PacketPattern::Pubcomp(a) => a.reason.is_some() || a.properties.is_some(),
+        PacketPattern::Suback(s) => s.properties.is_some(),
+        PacketPattern::Unsuback(u) => u.codes.is_some() || u.properties.is_some(),
+        PacketPattern::Disconnect(d) => d.reason.is_some() || d.properties.is_some(),
+        PacketPattern::Auth(_) => true,
+        PacketPattern::Pingresp | PacketPattern::Any => false,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod duration;
 pub mod idref;
 pub mod load;
 pub mod model;
+pub mod props;
 pub mod suite;
 
 pub use load::{LoadError, LoadedScenario, load_str};

@@ -4,6 +4,7 @@
 
 use super::duration::Dur;
 use super::idref::IdRef;
+use super::props::{PropertiesPattern, PropertiesSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -29,8 +30,59 @@ pub struct Scenario {
     /// the proof that the scenario can fail.
     #[serde(default)]
     pub broken_by: Vec<String>,
+    /// Optional broker features the scenario needs (5.0): checked against the broker's
+    /// CONNACK (and `--capabilities`); a broker that declines one makes the scenario not
+    /// applicable, with the CONNACK property as the reason.
+    #[serde(default)]
+    pub requires: Features,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
+}
+
+/// Optional features of a 5.0 broker: what a scenario `requires` (booleans must match,
+/// numbers are minimums) or what a capabilities file (`--capabilities`) says a broker has,
+/// for the features a CONNACK cannot announce (authentication methods, response
+/// information). The rest a broker declares in its CONNACK (3.2.2.3), which wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    /// The broker's Maximum QoS is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_qos: Option<u8>,
+    /// The broker's Maximum QoS is below 2 (to check how it refuses higher QoS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_qos_below: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_available: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wildcard_subscriptions: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_identifiers: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_subscriptions: Option<bool>,
+    /// The broker accepts at least this many topic aliases from a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_alias_maximum: Option<u16>,
+    /// The broker accepts at least this many unacknowledged QoS 1/2 PUBLISH packets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_maximum: Option<u16>,
+    /// The broker accepts packets of at least this size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_packet_size: Option<u32>,
+    /// Enhanced authentication methods the broker supports (a CONNACK cannot say: from
+    /// `--capabilities`, or known for the reference broker).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_methods: Vec<String>,
+    /// The broker sends Response Information when asked (from `--capabilities`, or known
+    /// for the reference broker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_information: Option<bool>,
+}
+
+impl Features {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Scenario {
@@ -66,8 +118,8 @@ pub enum Step {
     ExpectNothing(ExpectNothingStep),
     /// Check that the broker closes the connection.
     ExpectClose(ExpectCloseStep),
-    /// Send DISCONNECT and close the connection.
-    Disconnect(ClientRef),
+    /// Send DISCONNECT (with a reason code and properties in 5.0) and close the connection.
+    Disconnect(DisconnectStep),
     /// Close the TCP connection abruptly, without DISCONNECT.
     Drop(ClientRef),
     /// Stop reading and writing without closing: a half-open, silent peer.
@@ -123,6 +175,17 @@ pub struct ClientRef {
     pub client: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectStep {
+    pub client: String,
+    /// 5.0 reason code (default 0x00, normal disconnection; 0x04 asks for the will).
+    #[serde(default)]
+    pub reason: Option<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectFields {
@@ -142,6 +205,9 @@ pub struct ConnectFields {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<String>,
+    /// 5.0 CONNECT properties.
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -158,6 +224,9 @@ pub struct WillSpec {
     pub qos: u8,
     #[serde(default)]
     pub retain: bool,
+    /// 5.0 will properties (Will Delay Interval, Message Expiry Interval, …).
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -180,6 +249,9 @@ pub struct ConnectStep {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<String>,
+    /// 5.0 CONNECT properties.
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
     /// The CONNACK to expect. Default: `{code: 0}`.
     #[serde(default)]
     pub connack: Option<ConnackPattern>,
@@ -243,6 +315,7 @@ impl ConnectStep {
             will: self.will.clone(),
             username: self.username.clone(),
             password: self.password.clone(),
+            properties: self.properties.clone(),
         }
     }
 }
@@ -279,10 +352,42 @@ pub enum PacketSpec {
     Subscribe(SubscribeSpec),
     Suback(SubackSpec),
     Unsubscribe(UnsubscribeSpec),
-    Unsuback(AckSpec),
+    Unsuback(UnsubackSpec),
     Pingreq,
     Pingresp,
-    Disconnect,
+    Disconnect(DisconnectSpec),
+    Auth(AuthSpec),
+}
+
+/// DISCONNECT; in 5.0 with a reason code (default 0x00) and properties.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectSpec {
+    #[serde(default)]
+    pub reason: Option<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
+}
+
+/// AUTH (5.0): reason 0x00 success, 0x18 continue authentication, 0x19 re-authenticate.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    #[serde(default)]
+    pub reason: Option<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubackSpec {
+    pub packet_id: IdRef,
+    /// 5.0 reason codes, one per filter.
+    #[serde(default)]
+    pub codes: Vec<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -292,6 +397,8 @@ pub struct ConnackSpec {
     pub session_present: bool,
     #[serde(default)]
     pub code: u8,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -313,12 +420,20 @@ pub struct PublishSpec {
     /// Default: the client's next free identifier (QoS 1 and 2).
     #[serde(default)]
     pub packet_id: Option<IdRef>,
+    /// 5.0 PUBLISH properties.
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckSpec {
     pub packet_id: IdRef,
+    /// 5.0 reason code (omitted on the wire when 0x00 and there are no properties).
+    #[serde(default)]
+    pub reason: Option<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -327,6 +442,9 @@ pub struct SubscribeSpec {
     #[serde(default)]
     pub packet_id: Option<IdRef>,
     pub filters: Vec<FilterSpec>,
+    /// 5.0: Subscription Identifier and user properties.
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -335,6 +453,16 @@ pub struct FilterSpec {
     pub filter: String,
     #[serde(default)]
     pub qos: u8,
+    /// 5.0 subscription option: never receive one's own messages.
+    #[serde(default)]
+    pub no_local: bool,
+    /// 5.0 subscription option: forwarded messages keep the publisher's RETAIN flag.
+    #[serde(default)]
+    pub retain_as_published: bool,
+    /// 5.0 subscription option: 0 send retained messages, 1 only for a new subscription,
+    /// 2 never.
+    #[serde(default)]
+    pub retain_handling: u8,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -342,6 +470,8 @@ pub struct FilterSpec {
 pub struct SubackSpec {
     pub packet_id: IdRef,
     pub codes: Vec<u8>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -350,6 +480,8 @@ pub struct UnsubscribeSpec {
     #[serde(default)]
     pub packet_id: Option<IdRef>,
     pub filters: Vec<String>,
+    #[serde(default)]
+    pub properties: Option<Box<PropertiesSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -462,11 +594,34 @@ pub enum PacketPattern {
     Pubrel(AckPattern),
     Pubcomp(AckPattern),
     Suback(SubackPattern),
-    Unsuback(AckPattern),
+    Unsuback(UnsubackPattern),
     Pingresp,
-    Disconnect,
+    Disconnect(DisconnectPattern),
+    Auth(DisconnectPattern),
     /// Matches any packet.
     Any,
+}
+
+/// DISCONNECT or AUTH: the 5.0 reason code (an absent one is 0x00) and properties.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubackPattern {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_id: Option<IdRef>,
+    /// 5.0 reason codes, one per filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -476,6 +631,8 @@ pub struct ConnackPattern {
     pub session_present: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -501,6 +658,8 @@ pub struct PublishPattern {
     pub dup: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet_id: Option<IdRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -508,6 +667,11 @@ pub struct PublishPattern {
 pub struct AckPattern {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet_id: Option<IdRef>,
+    /// 5.0 reason code; an absent one is 0x00 (success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -522,4 +686,6 @@ pub struct SubackPattern {
     /// `not_applicable_if`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<PropertiesPattern>>,
 }

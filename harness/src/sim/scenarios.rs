@@ -245,5 +245,6 @@ fn harness_error(scenario: &LoadedScenario, reason: String) -> ScenarioResult {
         duration: Duration::ZERO,
         trace: Vec::new(),
         foreign: Vec::new(),
+        rests_on: Vec::new(),
     }
 }
