@@ -105,7 +105,10 @@ pub fn props(spec: &Option<Box<PropertiesSpec>>, vars: &Vars) -> Result<Properti
 }
 
 /// Properties of a packet whose block may be left out entirely (acks, DISCONNECT, AUTH).
-fn opt_props(spec: &Option<Box<PropertiesSpec>>, vars: &Vars) -> Result<Option<Properties>, String> {
+fn opt_props(
+    spec: &Option<Box<PropertiesSpec>>,
+    vars: &Vars,
+) -> Result<Option<Properties>, String> {
     spec.as_ref().map(|p| p.build(vars)).transpose()
 }
 
