@@ -126,6 +126,14 @@ pub fn classify(pattern: &PacketPattern, packet: &Packet) -> Miss {
                 Miss::PacketId
             }
         }
+        (PacketPattern::Unsuback(p), Packet::UnsubAck(u)) => {
+            let codes: Vec<u8> = u.reason_codes.iter().map(|c| c.0).collect();
+            if p.codes.as_ref().is_some_and(|c| *c != codes) {
+                Miss::Codes
+            } else {
+                Miss::PacketId
+            }
+        }
         (PacketPattern::Connack(p), Packet::ConnAck(c)) => {
             if p.code.is_some_and(|want| want != c.code.0) {
                 Miss::Codes
@@ -143,9 +151,91 @@ pub fn classify(pattern: &PacketPattern, packet: &Packet) -> Miss {
 pub fn intrinsic(version: ProtocolVersion, ack: Ack, miss: Miss) -> Option<Intrinsic> {
     match version {
         ProtocolVersion::V311 => intrinsic_311(ack, miss),
-        // The 5.0 table grows with the 5.0 suite; until then 5.0 failures are charged to
-        // the scenario's statements.
-        _ => None,
+        _ => intrinsic_5(ack, miss),
+    }
+}
+
+fn intrinsic_5(ack: Ack, miss: Miss) -> Option<Intrinsic> {
+    const CONNACK_0: &str = "5.0/MQTT-3.1.4-5";
+    const CONNACK_FIRST: &str = "5.0/MQTT-3.2.0-1";
+    const SP_CLEAN: &str = "5.0/MQTT-3.2.2-2";
+    const SP_RESUMED: &str = "5.0/MQTT-3.2.2-3";
+    const SP_REFUSED: &str = "5.0/MQTT-3.2.2-6";
+    const SUBACK: &str = "5.0/MQTT-3.8.4-1";
+    const SUBACK_ID: &str = "5.0/MQTT-3.8.4-2";
+    const ACK_ID: &str = "5.0/MQTT-2.2.1-5";
+    const SUBACK_UNSUBACK_ID: &str = "5.0/MQTT-2.2.1-6";
+    const SUBACK_ONE: &str = "5.0/MQTT-3.8.4-5";
+    const SUBACK_PER_FILTER: &str = "5.0/MQTT-3.8.4-6";
+    const SUBACK_CODES: &str = "5.0/MQTT-3.8.4-7";
+    const SUBACK_ORDER: &str = "5.0/MQTT-3.9.3-1";
+    const SUBACK_TABLE: &str = "5.0/MQTT-3.9.3-2";
+    const UNSUBACK: &str = "5.0/MQTT-3.10.4-4";
+    const UNSUBACK_ID: &str = "5.0/MQTT-3.10.4-5";
+    const UNSUBACK_ONE: &str = "5.0/MQTT-3.10.4-6";
+    const UNSUBACK_ORDER: &str = "5.0/MQTT-3.11.3-1";
+    const UNSUBACK_TABLE: &str = "5.0/MQTT-3.11.3-2";
+    const PUB_REPLY: &str = "5.0/MQTT-3.3.4-1";
+    const QOS1_RECEIVER: &str = "5.0/MQTT-4.3.2-4";
+    const QOS2_PUBREL: &str = "5.0/MQTT-4.3.3-4";
+    const QOS2_RECEIVER: &str = "5.0/MQTT-4.3.3-8";
+    const QOS2_PUBCOMP: &str = "5.0/MQTT-4.3.3-11";
+    const PINGRESP: &str = "5.0/MQTT-3.12.4-1";
+    let gone = matches!(miss, Miss::Nothing | Miss::Closed | Miss::OtherPacket);
+    match ack {
+        Ack::Connack {
+            expects_refusal: true,
+            ..
+        } => match miss {
+            Miss::SessionPresent { .. } => Intrinsic::new(&[SP_REFUSED], &[SP_REFUSED]),
+            _ => None,
+        },
+        Ack::Connack { clean_session, .. } => match miss {
+            Miss::OtherPacket => Intrinsic::new(&[CONNACK_FIRST, CONNACK_0], &[CONNACK_FIRST]),
+            Miss::Nothing | Miss::Closed | Miss::Codes | Miss::PacketId => {
+                Intrinsic::new(&[CONNACK_0], &[CONNACK_0])
+            }
+            Miss::SessionPresent { expected: false } if clean_session => {
+                Intrinsic::new(&[SP_CLEAN], &[SP_CLEAN])
+            }
+            Miss::SessionPresent { .. } => Intrinsic::new(&[SP_RESUMED], &[SP_RESUMED]),
+        },
+        Ack::Suback => match miss {
+            _ if gone => Intrinsic::new(&[SUBACK, SUBACK_ONE], &[SUBACK]),
+            Miss::PacketId => Intrinsic::new(&[SUBACK_ID, SUBACK_UNSUBACK_ID], &[SUBACK_ID]),
+            _ => Intrinsic::new(
+                &[
+                    SUBACK_CODES,
+                    SUBACK_PER_FILTER,
+                    SUBACK_ONE,
+                    SUBACK_ORDER,
+                    SUBACK_TABLE,
+                ],
+                &[SUBACK_CODES],
+            ),
+        },
+        Ack::Unsuback => match miss {
+            Miss::PacketId => Intrinsic::new(&[UNSUBACK_ID, SUBACK_UNSUBACK_ID], &[UNSUBACK_ID]),
+            Miss::Codes => Intrinsic::new(
+                &[UNSUBACK_ORDER, UNSUBACK_TABLE, UNSUBACK_ONE],
+                &[UNSUBACK_TABLE],
+            ),
+            _ => Intrinsic::new(&[UNSUBACK, UNSUBACK_ID, UNSUBACK_ONE], &[UNSUBACK]),
+        },
+        Ack::Puback => match miss {
+            Miss::PacketId => Intrinsic::new(&[ACK_ID, QOS1_RECEIVER], &[ACK_ID]),
+            _ => Intrinsic::new(&[PUB_REPLY, QOS1_RECEIVER], &[PUB_REPLY]),
+        },
+        Ack::Pubrec => match miss {
+            Miss::PacketId => Intrinsic::new(&[ACK_ID, QOS2_RECEIVER], &[ACK_ID]),
+            _ => Intrinsic::new(&[PUB_REPLY, QOS2_RECEIVER], &[PUB_REPLY]),
+        },
+        Ack::Pubrel => match miss {
+            Miss::PacketId => Intrinsic::new(&[ACK_ID, QOS2_PUBREL], &[ACK_ID]),
+            _ => Intrinsic::new(&[QOS2_PUBREL], &[QOS2_PUBREL]),
+        },
+        Ack::Pubcomp => Intrinsic::new(&[QOS2_PUBCOMP], &[QOS2_PUBCOMP]),
+        Ack::Pingresp => Intrinsic::new(&[PINGRESP], &[PINGRESP]),
     }
 }
 
@@ -323,6 +413,71 @@ mod tests {
             charge(&[], i.as_ref(), &scenario),
             strings(&["3.1.1/MQTT-3.3.4-1"])
         );
+    }
+
+    #[test]
+    fn five_point_zero_has_its_own_table() {
+        let i = intrinsic(ProtocolVersion::V5, Ack::Suback, Miss::Nothing);
+        assert_eq!(
+            charge(&[], i.as_ref(), &strings(&["5.0/MQTT-3.3.1-6"])),
+            strings(&["5.0/MQTT-3.8.4-1"])
+        );
+        let i = intrinsic(
+            ProtocolVersion::V5,
+            Ack::Connack {
+                expects_refusal: false,
+                clean_session: false,
+            },
+            Miss::SessionPresent { expected: true },
+        );
+        assert_eq!(charge(&[], i.as_ref(), &[]), strings(&["5.0/MQTT-3.2.2-3"]));
+    }
+
+    #[test]
+    fn every_statement_charged_is_in_the_catalogue() {
+        let catalogue = crate::catalogue::Catalogue::builtin().expect("catalogue");
+        let acks = [
+            Ack::Connack {
+                expects_refusal: false,
+                clean_session: true,
+            },
+            Ack::Connack {
+                expects_refusal: false,
+                clean_session: false,
+            },
+            Ack::Connack {
+                expects_refusal: true,
+                clean_session: true,
+            },
+            Ack::Suback,
+            Ack::Unsuback,
+            Ack::Puback,
+            Ack::Pubrec,
+            Ack::Pubrel,
+            Ack::Pubcomp,
+            Ack::Pingresp,
+        ];
+        let misses = [
+            Miss::Nothing,
+            Miss::Closed,
+            Miss::OtherPacket,
+            Miss::PacketId,
+            Miss::Codes,
+            Miss::SessionPresent { expected: true },
+            Miss::SessionPresent { expected: false },
+        ];
+        for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            for a in acks {
+                for m in misses {
+                    if let Some(i) = intrinsic(v, a, m) {
+                        for id in i.candidates.iter().chain(&i.main) {
+                            assert!(catalogue.get(id).is_some(), "{id} ({a:?}, {m:?})");
+                            assert!(id.starts_with(v.namespace()), "{id} for {v}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
