@@ -66,6 +66,26 @@ steps:
   - expect_nothing: {client: a, for: 300ms}
 "#;
 
+const MIXED: &str = r#"
+name: A 5.0 publisher's message reaches a 3.1.1 subscriber, and the reverse
+statements: [5.0/MQTT-3.3.2-17]
+version: "5.0"
+broken_by: [no_will]
+steps:
+  - connect: {client: old, version: "3.1.1"}
+  - send: {client: old, packet: {subscribe: {packet_id: 1, filters: [{filter: "${topic}/m", qos: 1}]}}}
+  - expect: {client: old, packet: {suback: {packet_id: 1, codes: [1]}}}
+  - connect: {client: new}
+  - send: {client: new, packet: {subscribe: {packet_id: 1, filters: [{filter: "${topic}/back", qos: 1}]}}}
+  - expect: {client: new, packet: {suback: {packet_id: 1, codes: [1]}}}
+  - send: {client: new, packet: {publish: {topic: "${topic}/m", qos: 1, payload: down, properties: {user_properties: [[k, v]]}}}}
+  - expect: {client: new, packet: {puback: {}}}
+  - expect: {client: old, packet: {publish: {topic: "${topic}/m", payload: down, qos: 1}}}
+  - send: {client: old, packet: {publish: {topic: "${topic}/back", qos: 1, payload: up}}}
+  - expect: {client: old, packet: {puback: {}}}
+  - expect: {client: new, packet: {publish: {topic: "${topic}/back", payload: up, properties: {user_properties: []}}}}
+"#;
+
 const DECLINED: &str = r#"
 name: A scenario that needs a feature the broker declines
 statements: [5.0/MQTT-3.3.2-17]
@@ -133,6 +153,19 @@ async fn five_point_zero_scenarios_against_mosquitto() {
         Verdict::Fail,
         "{}",
         common::verdicts::describe(&r)
+    );
+    let r = run(&scenario("mixed", MIXED), addr, 5).await;
+    assert_eq!(
+        r.verdict,
+        Verdict::Pass,
+        "{}",
+        common::verdicts::describe(&r)
+    );
+    assert!(
+        r.trace
+            .iter()
+            .any(|e| e.client == "old" && e.decoded.starts_with("CONNECT v3.1.1")),
+        "the old client spoke 3.1.1"
     );
     let r = run(&scenario("declined", DECLINED), addr, 4).await;
     assert_eq!(

@@ -7,7 +7,7 @@ use super::packets;
 use super::runner::Run;
 use super::trace::Trace;
 use crate::scenario::model::{ConnectFields, PacketSpec, Step};
-use mqttspec_codec::{Packet, Publish, QoS};
+use mqttspec_codec::{Packet, ProtocolVersion, Publish, QoS};
 use serde_saphyr::Spanned;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -26,8 +26,8 @@ impl Run<'_> {
         }
         // Their own trace: the scenario's begins with its first step.
         let trace = Trace::new();
-        for id in ids {
-            if let Err(e) = self.discard_session(&id, &trace).await {
+        for (id, version) in ids {
+            if let Err(e) = self.discard_session(&id, version, &trace).await {
                 self.trace.event(
                     "cleanup",
                     format!("could not discard a stored session: {e}"),
@@ -38,12 +38,33 @@ impl Run<'_> {
 
     /// The client ids of `connect` steps (and sent CONNECT packets) with CleanSession 0
     /// whose ids are known before the run (not built from saved values).
-    fn persistent_ids_of(&self, steps: &[Spanned<Step>], ids: &mut BTreeSet<String>) {
+    fn persistent_ids_of(
+        &self,
+        steps: &[Spanned<Step>],
+        ids: &mut BTreeSet<(String, ProtocolVersion)>,
+    ) {
+        // The version each client was opened with, for hand-sent CONNECTs.
+        let mut opened: std::collections::BTreeMap<&str, ProtocolVersion> = Default::default();
         for step in steps {
             let fields = match &step.value {
-                Step::Connect(c) => Some((c.fields(), c.client.as_str())),
+                Step::Open(o) => {
+                    opened.insert(&o.client, o.version.map_or(self.version, |v| v.protocol()));
+                    None
+                }
+                Step::Connect(c) => Some((
+                    c.fields(),
+                    c.client.as_str(),
+                    c.version.map_or(self.version, |v| v.protocol()),
+                )),
                 Step::Send(s) => match &s.packet {
-                    Some(PacketSpec::Connect(f)) => Some((f.clone(), s.client.as_str())),
+                    Some(PacketSpec::Connect(f)) => Some((
+                        f.clone(),
+                        s.client.as_str(),
+                        opened
+                            .get(s.client.as_str())
+                            .copied()
+                            .unwrap_or(self.version),
+                    )),
                     _ => None,
                 },
                 Step::Repeat(r) => {
@@ -52,11 +73,11 @@ impl Run<'_> {
                 }
                 _ => None,
             };
-            if let Some((fields, name)) = fields
+            if let Some((fields, name, version)) = fields
                 && fields.clean_session == Some(false)
-                && let Ok(c) = packets::connect(&fields, name, self.version, &self.vars, &None)
+                && let Ok(c) = packets::connect(&fields, name, version, &self.vars, &None)
             {
-                ids.insert(c.client_id.to_string());
+                ids.insert((c.client_id.to_string(), version));
             }
         }
     }
@@ -76,8 +97,8 @@ impl Run<'_> {
         }
         let trace = self.trace.clone();
         let ids = std::mem::take(&mut self.persistent_ids);
-        for id in ids.into_iter().filter(|_| self.opts.discard_sessions) {
-            if let Err(e) = self.discard_session(&id, &trace).await {
+        for (id, version) in ids.into_iter().filter(|_| self.opts.discard_sessions) {
+            if let Err(e) = self.discard_session(&id, version, &trace).await {
                 trace.event("cleanup", format!("could not discard the session: {e}"));
             }
         }
@@ -88,20 +109,29 @@ impl Run<'_> {
 
     /// Connects a client with CleanSession 1 under `client_id`, then disconnects: the
     /// broker discards any session stored for that id (3.1.2.4).
-    async fn discard_session(&self, client_id: &str, trace: &Trace) -> Result<(), String> {
+    async fn discard_session(
+        &self,
+        client_id: &str,
+        version: ProtocolVersion,
+        trace: &Trace,
+    ) -> Result<(), String> {
+        // Clean Start 1 with no Session Expiry Interval: in 5.0 too the session then ends
+        // with the connection (3.1.2.11.2).
         let fields = ConnectFields {
             client_id: Some(client_id.to_owned()),
             clean_session: Some(true),
             ..Default::default()
         };
-        let mut client = self.cleanup_client("cleanup", &fields, trace).await?;
+        let mut client = self
+            .cleanup_client("cleanup", &fields, version, trace)
+            .await?;
         disconnect(&mut client).await;
         Ok(())
     }
 
     async fn clear_retained(&mut self, trace: &Trace) {
         let mut client = match self
-            .cleanup_client("cleanup", &ConnectFields::default(), trace)
+            .cleanup_client("cleanup", &ConnectFields::default(), self.version, trace)
             .await
         {
             Ok(c) => c,
@@ -129,25 +159,20 @@ impl Run<'_> {
         &self,
         name: &str,
         fields: &ConnectFields,
+        version: ProtocolVersion,
         trace: &Trace,
     ) -> Result<Client, String> {
         let mut client = Client::connect(
             name,
             &self.opts.target,
-            self.version,
+            version,
             trace.clone(),
             self.opts.connect_timeout,
         )
         .await?;
-        let connect = packets::connect(
-            fields,
-            name,
-            self.version,
-            &self.vars,
-            &self.opts.credentials,
-        )?;
+        let connect = packets::connect(fields, name, version, &self.vars, &self.opts.credentials)?;
         let packet = Packet::Connect(connect);
-        let bytes = packet.to_bytes(self.version).map_err(|e| e.to_string())?;
+        let bytes = packet.to_bytes(version).map_err(|e| e.to_string())?;
         client.send_packet(&packet, bytes);
         match client.next(self.opts.expect_timeout).await {
             Some(Incoming::Packet(Packet::ConnAck(c))) if c.code.0 == 0 => Ok(client),

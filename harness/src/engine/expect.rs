@@ -109,7 +109,10 @@ impl Run<'_> {
             } else {
                 self.next_incoming(&e.client, remaining, at).await?
             };
-            let version = self.version;
+            let version = self
+                .clients
+                .get(&e.client)
+                .map_or(self.version, |c| c.version);
             let intrinsic = |miss| ack.and_then(|a| attribution::intrinsic(version, a, miss));
             let packet = match item {
                 None if e.not_applicable_if_nothing.is_some() => {

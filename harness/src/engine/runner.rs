@@ -113,9 +113,10 @@ pub(super) struct Run<'a> {
     pub(super) vars: Vars,
     pub(super) trace: Trace,
     pub(super) retained_topics: BTreeSet<String>,
-    /// Client ids that connected with CleanSession 0: their sessions are discarded at the
-    /// end, whatever the steps did, so nothing is left on a shared broker.
-    pub(super) persistent_ids: BTreeSet<String>,
+    /// Client ids that connected with CleanSession 0 (and the version they spoke): their
+    /// sessions are discarded at the end, whatever the steps did, so nothing is left on a
+    /// shared broker.
+    pub(super) persistent_ids: BTreeSet<(String, ProtocolVersion)>,
     /// Every filter the scenario subscribed to, to tell its own traffic from messages the
     /// broker had no subscription to send.
     pub(super) subscribed: BTreeSet<String>,
@@ -416,14 +417,14 @@ impl Run<'_> {
                 .any(|f| super::topic::filter_matches(f, topic, false))
     }
 
-    pub(super) async fn open(&mut self, name: &str) -> StepResult {
+    pub(super) async fn open(&mut self, name: &str, version: ProtocolVersion) -> StepResult {
         if self.clients.contains_key(name) {
             return Ok(());
         }
         let client = Client::connect(
             name,
             &self.opts.target,
-            self.version,
+            version,
             self.trace.clone(),
             self.opts.connect_timeout,
         )
@@ -487,7 +488,10 @@ impl Run<'_> {
             statements: no_statements,
         };
         match &step.value {
-            Step::Open(c) => self.open(&c.client).await,
+            Step::Open(c) => {
+                let version = c.version.map_or(self.version, VersionSpec::protocol);
+                self.open(&c.client, version).await
+            }
             Step::Connect(c) => {
                 at.statements = &c.statements;
                 self.connect(c, &at).await

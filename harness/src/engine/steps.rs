@@ -11,11 +11,15 @@ use mqttspec_codec::raw::{RawPacket, RemainingLength};
 
 impl Run<'_> {
     pub(super) async fn connect(&mut self, c: &ConnectStep, at: &At<'_>) -> StepResult {
-        self.open(&c.client).await?;
+        let version = match self.clients.get(&c.client) {
+            Some(open) => open.version,
+            None => c.version.map_or(self.version, |v| v.protocol()),
+        };
+        self.open(&c.client, version).await?;
         let connect = packets::connect(
             &c.fields(),
             &c.client,
-            self.version,
+            version,
             &self.vars,
             &self.opts.credentials,
         )
@@ -24,12 +28,13 @@ impl Run<'_> {
             self.retained_topics.insert(w.topic.to_string());
         }
         if !connect.clean_start {
-            self.persistent_ids.insert(connect.client_id.to_string());
+            self.persistent_ids
+                .insert((connect.client_id.to_string(), version));
         }
         let clean_session = connect.clean_start;
         let packet = Packet::Connect(connect);
         let bytes = packet
-            .to_bytes(self.version)
+            .to_bytes(version)
             .map_err(|e| Stop::Error(e.to_string()))?;
         let within = c.within.map_or(self.opts.expect_timeout, |d| d.0);
         {
@@ -47,7 +52,6 @@ impl Run<'_> {
             expects_refusal: want.code.is_some_and(|code| code != 0),
             clean_session,
         };
-        let version = self.version;
         let intrinsic = |miss| attribution::intrinsic(version, ack, miss);
         let refused_na = |what: String| {
             c.not_applicable_if_refused
@@ -123,7 +127,7 @@ impl Run<'_> {
     }
 
     pub(super) fn send(&mut self, s: &SendStep, at: &At<'_>) -> StepResult {
-        let version = self.version;
+        let version = self.client(&s.client, at)?.version;
         if let Some(hex) = &s.hex {
             let bytes =
                 crate::scenario::load::parse_hex(hex).map_err(|e| self.bad_script(at, e))?;
@@ -150,7 +154,8 @@ impl Run<'_> {
                     self.retained_topics.insert(w.topic.to_string());
                 }
                 if !c.clean_start {
-                    self.persistent_ids.insert(c.client_id.to_string());
+                    self.persistent_ids
+                        .insert((c.client_id.to_string(), version));
                 }
             }
             Packet::Subscribe(sub) => {

@@ -101,12 +101,21 @@ pub enum VersionSpec {
     V5,
 }
 
+impl VersionSpec {
+    pub fn protocol(self) -> mqttspec_codec::ProtocolVersion {
+        match self {
+            Self::V311 => mqttspec_codec::ProtocolVersion::V311,
+            Self::V5 => mqttspec_codec::ProtocolVersion::V5,
+        }
+    }
+}
+
 /// One step. Clients are named; a client exists from its `open` or `connect` step on.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Open a TCP connection without sending anything.
-    Open(ClientRef),
+    Open(OpenStep),
     /// Open a connection (unless open), send CONNECT and wait for a CONNACK matching `connack`
     /// (by default: return code 0).
     Connect(ConnectStep),
@@ -177,6 +186,16 @@ pub struct ClientRef {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct OpenStep {
+    pub client: String,
+    /// The protocol version this client speaks, when not the scenario's (mixed-version
+    /// scenarios: a 3.1.1 and a 5.0 client on one broker).
+    #[serde(default)]
+    pub version: Option<VersionSpec>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DisconnectStep {
     pub client: String,
     /// 5.0 reason code (default 0x00, normal disconnection; 0x04 asks for the will).
@@ -233,6 +252,10 @@ pub struct WillSpec {
 #[serde(deny_unknown_fields)]
 pub struct ConnectStep {
     pub client: String,
+    /// The protocol version this client speaks, when not the scenario's (mixed-version
+    /// scenarios).
+    #[serde(default)]
+    pub version: Option<VersionSpec>,
     /// Defaults to a unique id made from the run's prefix and the client's name; `""` sends
     /// an empty client identifier.
     #[serde(default)]
