@@ -81,7 +81,8 @@ pub async fn start(addr: SocketAddr, config: Config) -> io::Result<RunningBroker
 }
 
 impl RunningBroker {
-    /// Stops accepting, closes every connection and waits for the broker task to end.
+    /// Stops accepting, tells 5.0 clients DISCONNECT 0x8B, closes every connection and waits
+    /// for the broker task to end.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -126,6 +127,9 @@ pub async fn serve<L: Listener>(listener: L, config: Config, mut stop: watch::Re
         drain(&mut broker, &mut writers, start);
     }
     acceptor.abort();
+    // 5.0 clients are told DISCONNECT 0x8B (Server shutting down) before the close.
+    broker.shutdown(start.elapsed());
+    drain(&mut broker, &mut writers, start);
     // Dropping the writers' senders makes each writer flush what it has and close.
     for (_, (writer, reader)) in std::mem::take(&mut writers) {
         drop(writer);
