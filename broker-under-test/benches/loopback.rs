@@ -23,7 +23,7 @@ mod client;
 mod report;
 
 use client::{Outcome, run_row};
-use mqttspec_codec::QoS;
+use mqttspec_codec::{ProtocolVersion, QoS};
 use report::{fmt_cell, process_cpu, threads_cpu};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -40,16 +40,23 @@ struct Row {
     subscribers: usize,
     /// Latency rows: one message in flight at a time, fewer messages.
     ping_pong: bool,
+    /// The clients' protocol version.
+    version: ProtocolVersion,
+    /// 5.0 rows: every PUBLISH carries properties (a user property, content type, response
+    /// topic, correlation data), forwarded to each subscriber.
+    props: bool,
 }
 
 impl Row {
     fn name(&self) -> String {
         format!(
-            "qos{}-{}B-{}to{}{}",
+            "{}qos{}-{}B-{}to{}{}{}",
+            if self.version.is_v5() { "v5-" } else { "" },
             self.qos.as_u8(),
             self.payload,
             self.publishers,
             self.subscribers,
+            if self.props { "-props" } else { "" },
             if self.ping_pong { "-w1" } else { "" }
         )
     }
@@ -66,18 +73,40 @@ fn all_rows() -> Vec<Row> {
                     publishers,
                     subscribers,
                     ping_pong: false,
+                    version: ProtocolVersion::V311,
+                    props: false,
                 });
             }
         }
     }
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            rows.push(Row {
+                qos,
+                payload: 64,
+                publishers: 1,
+                subscribers: 1,
+                ping_pong: true,
+                version,
+                props: false,
+            });
+        }
+    }
+    // MQTT 5.0: the same shapes at 64 B, without and with properties.
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
-        rows.push(Row {
-            qos,
-            payload: 64,
-            publishers: 1,
-            subscribers: 1,
-            ping_pong: true,
-        });
+        for props in [false, true] {
+            for (publishers, subscribers) in [(16, 1), (1, 16)] {
+                rows.push(Row {
+                    qos,
+                    payload: 64,
+                    publishers,
+                    subscribers,
+                    ping_pong: false,
+                    version: ProtocolVersion::V5,
+                    props,
+                });
+            }
+        }
     }
     rows
 }
