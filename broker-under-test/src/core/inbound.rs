@@ -155,6 +155,13 @@ impl Broker {
         } else if p.retain && !self.config.retain_available {
             // 5.0/MQTT-3.2.2-14 (client side).
             close = violation(ReasonCode::RETAIN_NOT_SUPPORTED);
+        } else if p
+            .properties
+            .get(PropertyId::SubscriptionIdentifier)
+            .is_some()
+        {
+            // 5.0 section 3.3.4: a client's PUBLISH carries no Subscription Identifier.
+            close = Some(CloseReason::ProtocolError);
         } else if p.qos == QoS::ExactlyOnce
             && !fault!(self.config, receive_maximum_not_enforced)
             && let Some(s) = self.sessions.get(client_id)

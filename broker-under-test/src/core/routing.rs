@@ -13,10 +13,17 @@ use std::sync::Arc;
 impl Broker {
     /// Takes ownership of `msg` (3.1.1/MQTT-4.5.0-1, 5.0/MQTT-4.5.0-1) from `publisher` (its
     /// client id). Returns how many sessions it was handed to.
-    pub(super) fn publish(&mut self, now: Time, msg: Message, publisher: Option<&str>) -> usize {
+    pub(super) fn publish(
+        &mut self,
+        now: Time,
+        mut msg: Message,
+        publisher: Option<&str>,
+    ) -> usize {
         let qos0_ignored = fault!(self.config, qos0_retained_ignored) && msg.qos == QoS::AtMostOnce;
         if !self.config.retain_available {
-            // Nothing is retained (5.0 section 3.3.1.3 and 3.2.2.3.5).
+            // Nothing is retained, and every message goes out with RETAIN 0 (5.0 section
+            // 3.8.3.1); only a 3.1.1 client can still send RETAIN 1.
+            msg.retain = false;
         } else if msg.retain && !qos0_ignored {
             if fault!(self.config, empty_retained_stored) && msg.payload.is_empty() {
                 self.retained.store_even_empty(&msg, publisher);

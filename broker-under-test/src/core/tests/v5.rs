@@ -233,6 +233,18 @@ fn server_disconnects_say_why() {
     let (p, _) = b.connect5("p", true, &[]);
     b.send(p, connect5("p", true, &[]));
     assert_eq!(b.disconnected_with(p), ReasonCode::PROTOCOL_ERROR);
+    // A Subscription Identifier from a client, 0x82.
+    let (s, _) = b.connect5("s", true, &[]);
+    b.send(
+        s,
+        pub5(
+            "t",
+            QoS::AtMostOnce,
+            0,
+            &[Property::SubscriptionIdentifier(1)],
+        ),
+    );
+    assert_eq!(b.disconnected_with(s), ReasonCode::PROTOCOL_ERROR);
     // Too large, 0x95.
     let mut small = Bench::new(Config {
         max_packet_size: 64,
