@@ -3,6 +3,8 @@
 
 #![allow(clippy::disallowed_methods)]
 
+#[allow(unused_macros)]
+#[macro_use]
 mod common;
 
 use common::raw::{RawClient, Received};
