@@ -71,14 +71,14 @@ impl Broker {
                 return;
             }
         }
-        // 3.1.1 acknowledges before routing; 5.0 routes first to tell "no matching
-        // subscribers" (0x10) in the acknowledgement.
+        // Routed first, then acknowledged: 5.0 tells "no matching subscribers" (0x10) in the
+        // acknowledgement, and the copies to subscribers are not held back behind it.
         if !link.v5() {
-            self.acknowledge(conn, &link, &p, None);
             if allowed {
                 let msg = Message::from_publish(&p, &topic, now);
                 self.publish(now, msg, Some(client_id));
             }
+            self.acknowledge(conn, &link, &p, None);
             return;
         }
         let code = match refusal {

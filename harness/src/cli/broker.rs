@@ -165,6 +165,9 @@ pub async fn main(args: BrokerArgs) -> i32 {
         }
     };
     tracing::info!(?config, "starting the reference broker");
+    // Installed before the "listening" line, so a SIGTERM sent as soon as a script sees it
+    // stops the broker cleanly rather than killing it.
+    let signals = Signals::install();
     let broker = match mqttspec_broker::driver::start(args.listen, config).await {
         Ok(b) => b,
         Err(e) => {
@@ -174,17 +177,29 @@ pub async fn main(args: BrokerArgs) -> i32 {
     };
     // Scripts wait for this line to learn the port.
     println!("listening on {}", broker.local_addr);
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("signal received, stopping");
     broker.shutdown().await;
     exit::OK
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and Ctrl-C, listened for from the moment of [`Signals::install`].
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
             tokio::select! {
                 biased;
                 _ = tokio::signal::ctrl_c() => {}
@@ -192,8 +207,8 @@ async fn wait_for_signal() {
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[derive(Debug, Args)]
