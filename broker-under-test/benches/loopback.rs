@@ -23,7 +23,7 @@ mod client;
 mod report;
 
 use client::{Outcome, run_row};
-use mqttspec_codec::QoS;
+use mqttspec_codec::{ProtocolVersion, QoS};
 use report::{fmt_cell, process_cpu, threads_cpu};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -31,6 +31,22 @@ use std::time::{Duration, Instant};
 
 /// Hard limit on one run.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
+/// Rounds of a latency (`-w1`) row, alternating the brokers.
+const PING_PONG_ROUNDS: usize = 5;
+
+/// The round with the median rate; a failed round (loss, duplicate, error) is kept in
+/// view by being reported if any round failed.
+fn median_round(mut rounds: Vec<Outcome>) -> Option<Outcome> {
+    if let Some(i) = rounds
+        .iter()
+        .position(|o| !o.errors.is_empty() || o.duplicates > 0)
+    {
+        return Some(rounds.swap_remove(i));
+    }
+    rounds.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    let mid = rounds.len() / 2;
+    (!rounds.is_empty()).then(|| rounds.swap_remove(mid))
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Row {
@@ -40,16 +56,23 @@ struct Row {
     subscribers: usize,
     /// Latency rows: one message in flight at a time, fewer messages.
     ping_pong: bool,
+    /// The clients' protocol version.
+    version: ProtocolVersion,
+    /// 5.0 rows: every PUBLISH carries properties (a user property, content type, response
+    /// topic, correlation data), forwarded to each subscriber.
+    props: bool,
 }
 
 impl Row {
     fn name(&self) -> String {
         format!(
-            "qos{}-{}B-{}to{}{}",
+            "{}qos{}-{}B-{}to{}{}{}",
+            if self.version.is_v5() { "v5-" } else { "" },
             self.qos.as_u8(),
             self.payload,
             self.publishers,
             self.subscribers,
+            if self.props { "-props" } else { "" },
             if self.ping_pong { "-w1" } else { "" }
         )
     }
@@ -66,18 +89,40 @@ fn all_rows() -> Vec<Row> {
                     publishers,
                     subscribers,
                     ping_pong: false,
+                    version: ProtocolVersion::V311,
+                    props: false,
                 });
             }
         }
     }
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            rows.push(Row {
+                qos,
+                payload: 64,
+                publishers: 1,
+                subscribers: 1,
+                ping_pong: true,
+                version,
+                props: false,
+            });
+        }
+    }
+    // MQTT 5.0: the same shapes at 64 B, without and with properties.
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
-        rows.push(Row {
-            qos,
-            payload: 64,
-            publishers: 1,
-            subscribers: 1,
-            ping_pong: true,
-        });
+        for props in [false, true] {
+            for (publishers, subscribers) in [(16, 1), (1, 16)] {
+                rows.push(Row {
+                    qos,
+                    payload: 64,
+                    publishers,
+                    subscribers,
+                    ping_pong: false,
+                    version: ProtocolVersion::V5,
+                    props,
+                });
+            }
+        }
     }
     rows
 }
@@ -160,9 +205,21 @@ fn main() {
         .filter(|r| args.rows.is_empty() || args.rows.iter().any(|f| r.name().contains(f.as_str())))
         .collect();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Our broker runs as `mqttspec broker` runs it: one worker thread (its core is one
+    // state machine behind one lock, and one thread saves the wake-ups across threads).
+    // MQB_BROKER_WORKERS changes it, for experiments.
+    let broker_workers = std::env::var("MQB_BROKER_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1);
     let runtime = |name: &str| {
+        let workers = if name == BROKER_THREADS {
+            broker_workers
+        } else {
+            cores
+        };
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores)
+            .worker_threads(workers)
             .thread_name(name)
             .enable_all()
             .build()
@@ -210,8 +267,6 @@ fn main() {
     let mut failed = false;
     let bench_start = Instant::now();
     for (n, row) in rows.iter().enumerate() {
-        let mut ours = None;
-        let mut theirs = None;
         let measure = |addr: SocketAddr, tag: String, broker_cpu: &dyn Fn() -> Duration| {
             let (broker_before, client_before) = (broker_cpu(), threads_cpu(CLIENT_THREADS));
             let mut o = client_rt.block_on(run_limited(addr, *row, &args, &tag));
@@ -219,14 +274,23 @@ fn main() {
             o.client_cpu = threads_cpu(CLIENT_THREADS).saturating_sub(client_before);
             o
         };
-        if let Some(b) = &brokers.ours {
-            let tag = format!("{}-ours-{n}", row.name());
-            ours = Some(measure(b.local_addr, tag, &|| threads_cpu(BROKER_THREADS)));
+        // A latency row is short and one scheduling hiccup of this shared machine changes
+        // its rate a lot: it is run in rounds that alternate the brokers, and each broker's
+        // median round (by rate) is reported. A throughput row runs once per broker.
+        let rounds = if row.ping_pong { PING_PONG_ROUNDS } else { 1 };
+        let (mut our_rounds, mut their_rounds) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            if let Some(b) = &brokers.ours {
+                let tag = format!("{}-ours-{n}-{round}", row.name());
+                our_rounds.push(measure(b.local_addr, tag, &|| threads_cpu(BROKER_THREADS)));
+            }
+            if let Some(m) = &brokers.mosquitto {
+                let tag = format!("{}-mosq-{n}-{round}", row.name());
+                their_rounds.push(measure(m.addr(), tag, &|| process_cpu(m.pid())));
+            }
         }
-        if let Some(m) = &brokers.mosquitto {
-            let tag = format!("{}-mosq-{n}", row.name());
-            theirs = Some(measure(m.addr(), tag, &|| process_cpu(m.pid())));
-        }
+        let ours = median_round(our_rounds);
+        let theirs = median_round(their_rounds);
         for (who, o) in [("ours", &ours), ("mosquitto", &theirs)] {
             if let Some(o) = o {
                 failed |= o.failed(row.qos);

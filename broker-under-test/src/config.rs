@@ -3,7 +3,8 @@
 //! Every limit says what happens when it is hit. The core reads nothing but this struct: no
 //! environment, no file; the CLI loads the users and ACL files (see [`crate::auth`]) into it.
 
-use crate::auth::{Acl, Users};
+use crate::auth::{Acl, AuthMethods, Users};
+use mqttspec_codec::QoS;
 use std::time::Duration;
 
 /// The test-only fault switches: each flag breaks one behaviour on purpose, so that the
@@ -47,6 +48,57 @@ pub struct Config {
     /// A subscription the ACL denies gets SUBACK 0x80; a PUBLISH it denies is acknowledged
     /// as its QoS requires and dropped. Default: `None`.
     pub acl: Option<Acl>,
+    // MQTT 5.0 capabilities and limits, announced in CONNACK. Each one applies to 5.0
+    // clients as the specification says; 3.1.1 clients get the same service where 3.1.1 has
+    // a way to express it (granted QoS, retained messages), and nothing else changes for them.
+    /// Highest QoS the broker accepts in a PUBLISH or will, and grants in a SUBACK. A 5.0
+    /// PUBLISH above it gets DISCONNECT 0x9B, a will above it CONNACK 0x9B. Default: 2.
+    pub maximum_qos: QoS,
+    /// Retained messages stored and sent. When off, a 5.0 PUBLISH with RETAIN 1 gets
+    /// DISCONNECT 0x9A and a will with Will Retain 1 CONNACK 0x9A; 3.1.1 messages are not
+    /// retained. Default: on.
+    pub retain_available: bool,
+    /// Wildcard subscriptions. When off, a 5.0 SUBSCRIBE with '+' or '#' gets DISCONNECT
+    /// 0xA2, a 3.1.1 one SUBACK 0x80 for that filter. Default: on.
+    pub wildcard_subscriptions: bool,
+    /// Shared subscriptions (`$share/group/filter`, 5.0 only). When off, a SUBSCRIBE with one
+    /// gets DISCONNECT 0x9E. Default: on.
+    pub shared_subscriptions: bool,
+    /// Subscription Identifiers. When off, a SUBSCRIBE carrying one gets DISCONNECT 0xA1.
+    /// Default: on.
+    pub subscription_identifiers: bool,
+    /// Topic aliases a 5.0 client may set towards the broker (CONNACK Topic Alias Maximum);
+    /// 0 refuses them. An alias of 0 or above it is DISCONNECT 0x94. Default: 64.
+    pub topic_alias_maximum: u16,
+    /// QoS 1/2 PUBLISH packets a 5.0 client may have unacknowledged towards the broker
+    /// (CONNACK Receive Maximum); one more is DISCONNECT 0x93. Values below 1 count as 1.
+    /// Default: 65,535.
+    pub receive_maximum: u16,
+    /// A keep alive the broker imposes on 5.0 clients (CONNACK Server Keep Alive) instead of
+    /// theirs. Default: none, the client's own.
+    pub server_keep_alive: Option<u16>,
+    /// Longest Session Expiry Interval granted, in seconds; a longer request is cut to it
+    /// and the CONNACK says so. 0xFFFFFFFF (the default) means no cap: sessions may never
+    /// expire.
+    pub session_expiry_max: u32,
+    /// Response Information for 5.0 clients that ask for it: this prefix followed by the
+    /// client identifier and '/'. `None` sends none. Default: `Some("response/")`.
+    pub response_information: Option<String>,
+    /// When set, every CONNECT is refused with 0x9C (Use another server) and this Server
+    /// Reference (5.0; 3.1.1 clients get 0x03, server unavailable). Default: none.
+    pub server_reference: Option<String>,
+    /// Enhanced authentication: with a users file, SCRAM-SHA-256 is offered, followed by
+    /// [`Config::auth_methods`]. A CONNECT naming another method gets CONNACK 0x8C.
+    /// Default: on.
+    pub enhanced_auth: bool,
+    /// Further enhanced-authentication methods. Default: none.
+    pub auth_methods: AuthMethods,
+    /// Seed of the nonces of enhanced authentication (the core draws no randomness of its
+    /// own). Drivers should set it from the operating system. Default: 0.
+    pub nonce_seed: u64,
+    /// Subscriptions one session may hold; a new one beyond it gets SUBACK 0x97 (5.0) or
+    /// 0x80 (3.1.1). Default: 10,000.
+    pub max_subscriptions: usize,
     /// Test-only faults, all off by default.
     #[cfg(feature = "faults")]
     pub faults: Faults,
@@ -86,6 +138,21 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             users: None,
             acl: None,
+            maximum_qos: QoS::ExactlyOnce,
+            retain_available: true,
+            wildcard_subscriptions: true,
+            shared_subscriptions: true,
+            subscription_identifiers: true,
+            topic_alias_maximum: 64,
+            receive_maximum: u16::MAX,
+            server_keep_alive: None,
+            session_expiry_max: u32::MAX,
+            response_information: Some("response/".to_owned()),
+            server_reference: None,
+            enhanced_auth: true,
+            auth_methods: AuthMethods::default(),
+            nonce_seed: 0,
+            max_subscriptions: 10_000,
             #[cfg(feature = "faults")]
             faults: Faults::default(),
         }
@@ -96,6 +163,23 @@ impl Config {
     /// The in-flight window actually used: [`Config::max_inflight`] clamped to 1..=65,535.
     pub fn inflight_window(&self) -> usize {
         self.max_inflight.clamp(1, usize::from(u16::MAX))
+    }
+
+    /// The enhanced-authentication methods offered: SCRAM-SHA-256 over the users file
+    /// first, when there is one, then [`Config::auth_methods`].
+    pub fn offered_auth_methods(&self) -> AuthMethods {
+        if !self.enhanced_auth {
+            return AuthMethods::default();
+        }
+        let mut methods = Vec::new();
+        if let Some(users) = &self.users {
+            methods.push(
+                std::sync::Arc::new(crate::auth::ScramSha256::new(users.clone()))
+                    as std::sync::Arc<dyn crate::auth::AuthMethod>,
+            );
+        }
+        methods.extend(self.auth_methods.0.iter().cloned());
+        AuthMethods(methods)
     }
 }
 

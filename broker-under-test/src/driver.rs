@@ -1,31 +1,36 @@
 //! Thin tokio driver: sockets in, the sans-IO core in the middle, sockets out.
 //!
-//! One task owns the [`Broker`]; each connection has a reader task feeding it events and a
-//! writer task draining the bytes it sends. Only accepting is specific to the listener, so
-//! the same code serves tokio's TCP and turmoil's simulated TCP (see [`Listener`]). Time is
-//! tokio's clock, which is virtual under turmoil and `tokio::time::pause`.
+//! The [`Broker`] sits in a hub behind a mutex. Each connection's reader task reads bytes,
+//! takes the hub, hands the core the event, and writes what the core sends straight to the
+//! sockets with non-blocking writes (gathered per connection); only what a socket cannot take
+//! at once goes to that connection's writer task. A message thus crosses no task hand-off
+//! between the publisher's socket and the subscriber's, as in a single event loop, while
+//! connections are still read in parallel. A timer task runs the core's deadlines. Only
+//! accepting is specific to the listener, so the same code serves tokio's TCP and turmoil's
+//! simulated TCP (see [`Listener`]). Time is tokio's clock, which is virtual under turmoil
+//! and `tokio::time::pause`.
 
 use crate::config::Config;
 use crate::core::{Action, Broker, ConnId, Event};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// Bytes waiting for one connection's writer before the connection counts as stuck and is
 /// closed: a peer that stops reading must not make the broker buffer without bound.
-const WRITE_QUEUE: usize = 4096;
+const WRITE_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 /// A single write that makes no progress for this long ends the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Events from all connections waiting for the broker task; readers wait when it is full,
-/// which pushes back on fast publishers through TCP.
-const EVENT_QUEUE: usize = 1024;
 const READ_BUFFER: usize = 16 * 1024;
 
 /// Where connections come from.
@@ -47,15 +52,167 @@ impl Listener for tokio::net::TcpListener {
     }
 }
 
-enum Input {
-    Opened {
-        conn: ConnId,
-        peer: Option<SocketAddr>,
-        writer: mpsc::Sender<Bytes>,
-        reader: JoinHandle<()>,
-    },
-    Received(ConnId, Bytes),
-    Closed(ConnId),
+/// The write side of one connection, shared by the hub and the connection's writer task.
+struct Outlet<W> {
+    state: Arc<Mutex<OutletState<W>>>,
+    wake: Arc<Notify>,
+}
+
+struct OutletState<W> {
+    /// The socket's write half; `None` while the writer task is writing with it.
+    half: Option<W>,
+    /// Bytes the socket has not taken yet, in order.
+    pending: BytesMut,
+    /// Close once `pending` is written.
+    closing: bool,
+    /// The writer gave up (write error or timeout).
+    dead: bool,
+}
+
+/// The connection's writer is gone or too far behind.
+struct Stuck;
+
+/// Takes a mutex; a panic while it was held cannot leave these plain fields inconsistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<W: AsyncWrite + Unpin> Outlet<W> {
+    fn new(half: W) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(OutletState {
+                half: Some(half),
+                pending: BytesMut::new(),
+                closing: false,
+                dead: false,
+            })),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Writes `bytes` now as far as the socket takes them without waiting; the rest goes to
+    /// the writer task, after anything already waiting.
+    fn send(&self, bytes: &[u8]) -> Result<(), Stuck> {
+        let mut st = lock(&self.state);
+        if st.dead {
+            return Err(Stuck);
+        }
+        let mut written = 0;
+        if st.pending.is_empty()
+            && let Some(half) = st.half.as_mut()
+        {
+            let mut cx = Context::from_waker(Waker::noop());
+            while written < bytes.len() {
+                match Pin::new(&mut *half).poll_write(&mut cx, &bytes[written..]) {
+                    Poll::Ready(Ok(n)) if n > 0 => written += n,
+                    // Errors and would-block are the writer task's to handle.
+                    _ => break,
+                }
+            }
+        }
+        if written == bytes.len() {
+            return Ok(());
+        }
+        if st.pending.len() + bytes.len() - written > WRITE_QUEUE_BYTES {
+            return Err(Stuck);
+        }
+        st.pending.extend_from_slice(&bytes[written..]);
+        drop(st);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The writer task writes what is left, then closes the socket.
+    fn close(&self) {
+        lock(&self.state).closing = true;
+        self.wake.notify_one();
+    }
+}
+
+/// The core and the connections' outlets, behind one mutex.
+struct Hub<W> {
+    broker: Broker,
+    writers: BTreeMap<ConnId, (Outlet<W>, Option<JoinHandle<()>>)>,
+    start: Instant,
+    /// When the timer task is set to wake, to tell it when a deadline comes earlier.
+    timer_at: Option<Instant>,
+    stopped: bool,
+}
+
+struct Shared<W> {
+    hub: Mutex<Hub<W>>,
+    timer: Notify,
+}
+
+impl<W: AsyncWrite + Unpin> Hub<W> {
+    /// Feeds one event, writes what it produced, and wakes the timer task if the core's
+    /// next deadline moved earlier.
+    fn handle(&mut self, event: Event, timer: &Notify) {
+        self.broker.handle(self.start.elapsed(), event);
+        self.drain();
+        let next = self.broker.poll_timeout().map(|t| self.start + t);
+        if next.is_some_and(|n| self.timer_at.is_none_or(|at| n < at)) {
+            timer.notify_one();
+        }
+    }
+
+    /// Routes the core's actions to the connections: the bytes are gathered per connection
+    /// and written in one go, connections in the order the core first wrote to them (a
+    /// publisher's PUBACK is not held back behind the copies to its subscribers). A
+    /// connection whose writer is stuck is closed and reported to the core as closed, which
+    /// may produce more actions (its will).
+    fn drain(&mut self) {
+        let mut out: Vec<(ConnId, BytesMut)> = Vec::new();
+        let mut slot: BTreeMap<ConnId, usize> = BTreeMap::new();
+        loop {
+            while let Some(action) = self.broker.poll_action() {
+                match action {
+                    Action::Send { conn, bytes } => {
+                        if self.writers.contains_key(&conn) {
+                            let i = *slot.entry(conn).or_insert_with(|| {
+                                out.push((conn, BytesMut::new()));
+                                out.len() - 1
+                            });
+                            out[i].1.extend_from_slice(&bytes);
+                        }
+                    }
+                    Action::Close { conn } => {
+                        if let Some((outlet, reader)) = self.writers.remove(&conn) {
+                            if let Some(&i) = slot.get(&conn) {
+                                let _ = outlet.send(&std::mem::take(&mut out[i].1));
+                            }
+                            outlet.close();
+                            reader.inspect(JoinHandle::abort);
+                        }
+                    }
+                }
+            }
+            slot.clear();
+            let mut stuck = Vec::new();
+            for (conn, bytes) in std::mem::take(&mut out) {
+                if bytes.is_empty() {
+                    continue;
+                }
+                if let Some((outlet, _)) = self.writers.get(&conn)
+                    && outlet.send(&bytes).is_err()
+                {
+                    stuck.push(conn);
+                }
+            }
+            if stuck.is_empty() {
+                return;
+            }
+            for conn in stuck {
+                if let Some((outlet, reader)) = self.writers.remove(&conn) {
+                    tracing::warn!(?conn, "the peer does not read fast enough; closing");
+                    outlet.close();
+                    reader.inspect(JoinHandle::abort);
+                    let now = self.start.elapsed();
+                    self.broker.handle(now, Event::Closed { conn });
+                }
+            }
+        }
+    }
 }
 
 /// A broker serving on a listener until shut down.
@@ -81,7 +238,8 @@ pub async fn start(addr: SocketAddr, config: Config) -> io::Result<RunningBroker
 }
 
 impl RunningBroker {
-    /// Stops accepting, closes every connection and waits for the broker task to end.
+    /// Stops accepting, tells 5.0 clients DISCONNECT 0x8B, closes every connection and waits
+    /// for the broker task to end.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -90,51 +248,63 @@ impl RunningBroker {
 
 /// Serves the broker on `listener` until `stop` turns true (or its sender is dropped).
 pub async fn serve<L: Listener>(listener: L, config: Config, mut stop: watch::Receiver<bool>) {
-    let (events_tx, mut events) = mpsc::channel::<Input>(EVENT_QUEUE);
-    let acceptor = tokio::spawn(accept_loop(listener, events_tx));
-    let start = Instant::now();
-    let mut broker = Broker::new(config);
-    let mut writers: BTreeMap<ConnId, (mpsc::Sender<Bytes>, JoinHandle<()>)> = BTreeMap::new();
-    loop {
-        let deadline = broker.poll_timeout().map(|t| start + t);
-        tokio::select! {
-            biased;
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    break;
-                }
-            }
-            input = events.recv() => {
-                let Some(input) = input else { break };
-                let now = start.elapsed();
-                match input {
-                    Input::Opened { conn, peer, writer, reader } => {
-                        writers.insert(conn, (writer, reader));
-                        broker.handle(now, Event::Opened { conn, peer });
-                    }
-                    Input::Received(conn, bytes) => broker.handle(now, Event::Received { conn, bytes }),
-                    Input::Closed(conn) => {
-                        if let Some((_, reader)) = writers.remove(&conn) {
-                            reader.abort();
-                        }
-                        broker.handle(now, Event::Closed { conn });
-                    }
-                }
-            }
-            () = sleep_until(deadline) => broker.handle_timeout(start.elapsed()),
+    let shared = Arc::new(Shared {
+        hub: Mutex::new(Hub {
+            broker: Broker::new(config),
+            writers: BTreeMap::new(),
+            start: Instant::now(),
+            timer_at: None,
+            stopped: false,
+        }),
+        timer: Notify::new(),
+    });
+    let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
+    let timer = tokio::spawn(timer_loop(shared.clone()));
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            break;
         }
-        drain(&mut broker, &mut writers, start);
     }
     acceptor.abort();
-    // Dropping the writers' senders makes each writer flush what it has and close.
-    for (_, (writer, reader)) in std::mem::take(&mut writers) {
-        drop(writer);
-        reader.abort();
+    timer.abort();
+    let mut hub = lock(&shared.hub);
+    hub.stopped = true;
+    // 5.0 clients are told DISCONNECT 0x8B (Server shutting down) before the close.
+    let now = hub.start.elapsed();
+    hub.broker.shutdown(now);
+    hub.drain();
+    // Each writer flushes what it has and closes.
+    for (_, (outlet, reader)) in std::mem::take(&mut hub.writers) {
+        outlet.close();
+        reader.inspect(JoinHandle::abort);
     }
     tracing::info!("broker stopped");
 }
 
-async fn accept_loop<L: Listener>(mut listener: L, events: mpsc::Sender<Input>) {
+async fn timer_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared<W>>) {
+    loop {
+        let target = {
+            let mut hub = lock(&shared.hub);
+            let t = hub.broker.poll_timeout().map(|t| hub.start + t);
+            hub.timer_at = t;
+            t
+        };
+        tokio::select! {
+            () = sleep_until(target) => {
+                let mut hub = lock(&shared.hub);
+                if hub.stopped {
+                    return;
+                }
+                let now = hub.start.elapsed();
+                hub.broker.handle_timeout(now);
+                hub.drain();
+            }
+            () = shared.timer.notified() => {}
+        }
+    }
+}
+
+async fn accept_loop<L: Listener>(mut listener: L, shared: Arc<Shared<WriteHalf<L::Stream>>>) {
     let mut next_id = 0u64;
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -150,25 +320,24 @@ async fn accept_loop<L: Listener>(mut listener: L, events: mpsc::Sender<Input>) 
         let conn = ConnId(next_id);
         tracing::debug!(?conn, ?peer, "connection opened");
         let (read, write) = tokio::io::split(stream);
-        let (writer, writes) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-        tokio::spawn(write_loop(conn, write, writes));
-        let reader = tokio::spawn(read_loop(conn, read, events.clone()));
-        if events
-            .send(Input::Opened {
-                conn,
-                peer,
-                writer,
-                reader,
-            })
-            .await
-            .is_err()
-        {
+        let outlet = Outlet::new(write);
+        tokio::spawn(write_loop(conn, outlet.state.clone(), outlet.wake.clone()));
+        // The reader waits for the hub, which is held until the connection is known.
+        let mut hub = lock(&shared.hub);
+        if hub.stopped {
             return;
         }
+        let reader = tokio::spawn(read_loop(conn, read, shared.clone()));
+        hub.writers.insert(conn, (outlet, Some(reader)));
+        hub.handle(Event::Opened { conn, peer }, &shared.timer);
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(conn: ConnId, mut read: R, events: mpsc::Sender<Input>) {
+async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: ConnId,
+    mut read: ReadHalf<S>,
+    shared: Arc<Shared<WriteHalf<S>>>,
+) {
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     loop {
         if buf.capacity() - buf.len() < READ_BUFFER / 4 {
@@ -177,13 +346,12 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: ConnId, mut read: R, events: mpsc
         match read.read_buf(&mut buf).await {
             Ok(0) => break,
             Ok(_) => {
-                if events
-                    .send(Input::Received(conn, buf.split().freeze()))
-                    .await
-                    .is_err()
-                {
+                let bytes = buf.split().freeze();
+                let mut hub = lock(&shared.hub);
+                if hub.stopped || !hub.writers.contains_key(&conn) {
                     return;
                 }
+                hub.handle(Event::Received { conn, bytes }, &shared.timer);
             }
             Err(e) => {
                 tracing::debug!(?conn, "read failed: {e}");
@@ -192,73 +360,60 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: ConnId, mut read: R, events: mpsc
         }
     }
     tracing::debug!(?conn, "connection closed by the peer");
-    let _ = events.send(Input::Closed(conn)).await;
+    let mut hub = lock(&shared.hub);
+    if hub.stopped {
+        return;
+    }
+    if let Some((outlet, _)) = hub.writers.remove(&conn) {
+        outlet.close();
+        hub.handle(Event::Closed { conn }, &shared.timer);
+    }
 }
 
+/// Writes what the hub could not write at once, in order, then (when asked) closes.
 async fn write_loop<W: AsyncWrite + Unpin>(
     conn: ConnId,
-    mut write: W,
-    mut writes: mpsc::Receiver<Bytes>,
-) {
-    while let Some(first) = writes.recv().await {
-        // Gather what is already queued into one write.
-        let mut chunk = BytesMut::from(&first[..]);
-        while chunk.len() < 64 * 1024 {
-            match writes.try_recv() {
-                Ok(more) => chunk.extend_from_slice(&more),
-                Err(_) => break,
-            }
-        }
-        match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&chunk)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(?conn, "write failed: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(?conn, "write timed out");
-                return;
-            }
-        }
-    }
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, write.shutdown()).await;
-}
-
-/// Routes the core's actions to the connections. A connection whose write queue is full
-/// is closed and reported to the core as closed, which may produce more actions (its will).
-fn drain(
-    broker: &mut Broker,
-    writers: &mut BTreeMap<ConnId, (mpsc::Sender<Bytes>, JoinHandle<()>)>,
-    start: Instant,
+    state: Arc<Mutex<OutletState<W>>>,
+    wake: Arc<Notify>,
 ) {
     loop {
-        let mut stuck = Vec::new();
-        while let Some(action) = broker.poll_action() {
-            match action {
-                Action::Send { conn, bytes } => {
-                    if let Some((writer, _)) = writers.get(&conn)
-                        && writer.try_send(bytes).is_err()
-                    {
-                        stuck.push(conn);
-                    }
+        wake.notified().await;
+        loop {
+            let (mut half, chunk, closing) = {
+                let mut st = lock(&state);
+                if st.pending.is_empty() && !st.closing {
+                    break;
                 }
-                Action::Close { conn } => {
-                    // Dropping the sender lets the writer flush, then close the socket.
-                    if let Some((_, reader)) = writers.remove(&conn) {
-                        reader.abort();
+                let Some(half) = st.half.take() else {
+                    return;
+                };
+                (half, st.pending.split(), st.closing)
+            };
+            if !chunk.is_empty() {
+                let failed = match tokio::time::timeout(WRITE_TIMEOUT, half.write_all(&chunk)).await
+                {
+                    Ok(Ok(())) => false,
+                    Ok(Err(e)) => {
+                        tracing::debug!(?conn, "write failed: {e}");
+                        true
                     }
+                    Err(_) => {
+                        tracing::debug!(?conn, "write timed out");
+                        true
+                    }
+                };
+                if failed {
+                    lock(&state).dead = true;
+                    return;
                 }
             }
-        }
-        if stuck.is_empty() {
-            return;
-        }
-        for conn in stuck {
-            if let Some((_, reader)) = writers.remove(&conn) {
-                tracing::warn!(?conn, "the peer does not read fast enough; closing");
-                reader.abort();
-                broker.handle(start.elapsed(), Event::Closed { conn });
+            // Once closing, nothing more is added.
+            let close_now = closing && lock(&state).pending.is_empty();
+            if close_now {
+                let _ = tokio::time::timeout(WRITE_TIMEOUT, half.shutdown()).await;
+                return;
             }
+            lock(&state).half = Some(half);
         }
     }
 }

@@ -36,6 +36,7 @@ async fn cli_qos_levels(t: Target) {
             qos,
             retain: false,
             payload: format!("payload at qos {qos}"),
+            props: String::new(),
         })
         .collect();
     assert_eq!(got, expected);
@@ -57,6 +58,7 @@ async fn cli_retained(t: Target) {
             qos: 1,
             retain: true,
             payload: "kept".into(),
+            props: String::new(),
         }
     );
 }
@@ -91,6 +93,7 @@ async fn cli_will_on_sigkill(t: Target) {
             qos: 1,
             retain: false,
             payload: "killed".into(),
+            props: String::new(),
         }
     );
 }

@@ -273,3 +273,88 @@ fn bad_flags_and_files_exit_with_code_2() {
         "the error names the file: {stderr}"
     );
 }
+
+/// A blocking 5.0 client on our codec: CONNECT, then the packets it receives.
+struct Raw5 {
+    stream: std::net::TcpStream,
+    buf: bytes::BytesMut,
+}
+
+impl Raw5 {
+    fn connect(addr: SocketAddr) -> (Raw5, mqttspec_codec::ConnAck) {
+        use mqttspec_codec::{Connect, Packet, ProtocolVersion};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect to the broker");
+        stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+        let connect = Packet::Connect(Connect {
+            version: ProtocolVersion::V5,
+            client_id: "cli-v5".into(),
+            ..Connect::default()
+        });
+        stream
+            .write_all(&connect.to_bytes(ProtocolVersion::V5).expect("encode"))
+            .expect("send CONNECT");
+        let mut raw = Raw5 {
+            stream,
+            buf: bytes::BytesMut::new(),
+        };
+        match raw.next() {
+            Some(Packet::ConnAck(ack)) => (raw, ack),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    /// The next packet, or `None` at the close.
+    fn next(&mut self) -> Option<mqttspec_codec::Packet> {
+        use std::io::Read;
+        let decoder = mqttspec_codec::Decoder::new(mqttspec_codec::ProtocolVersion::V5);
+        loop {
+            if let Some(p) = decoder.decode(&mut self.buf).expect("decodable packet") {
+                return Some(p);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
+
+#[test]
+fn v5_options_reach_the_connack_and_sigterm_says_0x8b() {
+    use mqttspec_codec::{Packet, PropertyId, ReasonCode};
+    let mut broker = BrokerProcess::start(&[
+        "--maximum-qos",
+        "1",
+        "--retain-available",
+        "false",
+        "--shared-subscriptions",
+        "false",
+        "--topic-alias-maximum",
+        "5",
+        "--receive-maximum",
+        "10",
+        "--server-keep-alive",
+        "30",
+    ]);
+    let (mut client, ack) = Raw5::connect(broker.addr);
+    assert_eq!(ack.code, ReasonCode::SUCCESS);
+    let p = &ack.properties;
+    assert_eq!(p.int(PropertyId::MaximumQos), Some(1));
+    assert_eq!(p.int(PropertyId::RetainAvailable), Some(0));
+    assert_eq!(p.int(PropertyId::SharedSubscriptionAvailable), Some(0));
+    assert_eq!(p.int(PropertyId::WildcardSubscriptionAvailable), None);
+    assert_eq!(p.int(PropertyId::TopicAliasMaximum), Some(5));
+    assert_eq!(p.int(PropertyId::ReceiveMaximum), Some(10));
+    assert_eq!(p.int(PropertyId::ServerKeepAlive), Some(30));
+    assert_eq!(broker.terminate(), Some(0));
+    match client.next() {
+        Some(Packet::Disconnect(d)) => assert_eq!(d.reason(), ReasonCode::SERVER_SHUTTING_DOWN),
+        other => panic!("expected DISCONNECT 0x8B, got {other:?}"),
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+        .args(["broker", "--maximum-qos", "3"])
+        .output()
+        .expect("run mqttspec broker");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

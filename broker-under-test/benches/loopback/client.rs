@@ -5,7 +5,8 @@ use crate::Row;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use mqttspec_codec::ByteString;
 use mqttspec_codec::{
-    Connect, Decoder, Packet, ProtocolVersion, PubAck, Publish, QoS, Subscribe, Subscription,
+    Connect, Decoder, Packet, Properties, Property, ProtocolVersion, PubAck, Publish, QoS,
+    Subscribe, Subscription,
 };
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,6 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Semaphore;
 
-const V311: ProtocolVersion = ProtocolVersion::V311;
 /// No progress for this long ends a run (lost messages never come back).
 const STALL: Duration = Duration::from_secs(3);
 /// Publishes coalesced into one write when the window allows.
@@ -74,27 +74,46 @@ impl Outcome {
     }
 }
 
-/// A connected, accepted MQTT 3.1.1 client connection.
-async fn mqtt_connect(addr: SocketAddr, id: String) -> Result<(TcpStream, BytesMut), BoxError> {
+/// The properties of a `-props` row's PUBLISH packets.
+fn bench_properties() -> Properties {
+    Properties(vec![
+        Property::ContentType("application/octet-stream".into()),
+        Property::ResponseTopic("bench/reply".into()),
+        Property::CorrelationData(Bytes::from_static(b"corr-123")),
+        Property::UserProperty("bench".into(), "loopback".into()),
+    ])
+}
+
+/// A connected, accepted client connection of `version`.
+async fn mqtt_connect(
+    addr: SocketAddr,
+    id: String,
+    version: ProtocolVersion,
+) -> Result<(TcpStream, BytesMut), BoxError> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let connect = Connect {
+        version,
         client_id: id.into(),
         keep_alive: 0,
         ..Connect::default()
     };
     stream
-        .write_all(&Packet::Connect(connect).to_bytes(V311)?)
+        .write_all(&Packet::Connect(connect).to_bytes(version)?)
         .await?;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    match read_packet(&mut stream, &mut buf).await? {
+    match read_packet(&mut stream, &mut buf, version).await? {
         Packet::ConnAck(ack) if ack.code.0 == 0 => Ok((stream, buf)),
         other => Err(format!("expected an accepted CONNACK, got {other:?}").into()),
     }
 }
 
-async fn read_packet(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<Packet, BoxError> {
-    let decoder = Decoder::new(V311);
+async fn read_packet(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+) -> Result<Packet, BoxError> {
+    let decoder = Decoder::new(version);
     loop {
         if let Some(p) = decoder.decode(buf)? {
             return Ok(p);
@@ -202,8 +221,9 @@ async fn subscriber(
     expected: u64,
     window: Arc<Semaphore>,
     epoch: Instant,
+    version: ProtocolVersion,
 ) -> (Tally, Vec<String>) {
-    let decoder = Decoder::new(V311);
+    let decoder = Decoder::new(version);
     let mut acks = BytesMut::new();
     let mut errors = Vec::new();
     while tally.unique < expected {
@@ -235,7 +255,7 @@ async fn subscriber(
                     delivered += 1;
                     if p.qos == QoS::AtLeastOnce {
                         let ack = Packet::PubAck(PubAck::new(p.packet_id));
-                        if let Err(e) = ack.encode(V311, &mut acks) {
+                        if let Err(e) = ack.encode(version, &mut acks) {
                             errors.push(format!("encode PUBACK: {e}"));
                         }
                     }
@@ -274,8 +294,9 @@ async fn ack_reader(
     in_flight: Arc<Mutex<Vec<bool>>>,
     acks: Arc<Semaphore>,
     expected: u64,
+    version: ProtocolVersion,
 ) -> Vec<String> {
-    let decoder = Decoder::new(V311);
+    let decoder = Decoder::new(version);
     let mut received = 0u64;
     let mut errors = Vec::new();
     while received < expected {
@@ -346,6 +367,12 @@ async fn publisher(
     let mut seq = 0u64;
     let mut packet_id = 0u16;
     let qos1 = plan.row.qos == QoS::AtLeastOnce;
+    let version = plan.row.version;
+    let properties = if plan.row.props {
+        bench_properties()
+    } else {
+        Properties::new()
+    };
     while seq < plan.count {
         // One message must fit the window; more are taken only if free right now.
         match tokio::time::timeout(STALL, window.acquire_many(per_message)).await {
@@ -363,6 +390,7 @@ async fn publisher(
         }
         for _ in 0..batch {
             let mut publish = Publish::new(plan.topic.clone(), plan.row.qos, Bytes::new());
+            publish.properties = properties.clone();
             if qos1 {
                 match tokio::time::timeout(STALL, acks.acquire()).await {
                     Ok(Ok(p)) => p.forget(),
@@ -383,7 +411,7 @@ async fn publisher(
             payload_buf.put_u64(plan.epoch.elapsed().as_nanos() as u64);
             payload_buf.resize(plan.row.payload, 0xA5);
             publish.payload = payload_buf.split().freeze();
-            if let Err(e) = Packet::Publish(publish).encode(V311, &mut out) {
+            if let Err(e) = Packet::Publish(publish).encode(version, &mut out) {
                 return vec![format!("encode PUBLISH: {e}")];
             }
             seq += 1;
@@ -428,7 +456,7 @@ pub async fn run_row(
 
     let mut subscribers = Vec::new();
     for i in 0..row.subscribers {
-        match subscribe(addr, format!("{tag}-s{i}"), &topic, row.qos).await {
+        match subscribe(addr, format!("{tag}-s{i}"), &topic, row.qos, row.version).await {
             Ok((stream, buf)) => subscribers.push((stream, buf)),
             Err(e) => {
                 outcome.errors.push(format!("subscriber {i}: {e}"));
@@ -438,7 +466,7 @@ pub async fn run_row(
     }
     let mut publishers = Vec::new();
     for i in 0..row.publishers {
-        match mqtt_connect(addr, format!("{tag}-p{i}")).await {
+        match mqtt_connect(addr, format!("{tag}-p{i}"), row.version).await {
             Ok(conn) => publishers.push(conn),
             Err(e) => {
                 outcome.errors.push(format!("publisher {i}: {e}"));
@@ -459,6 +487,7 @@ pub async fn run_row(
                 expected_each,
                 window.clone(),
                 epoch,
+                row.version,
             ))
         })
         .collect();
@@ -475,7 +504,14 @@ pub async fn run_row(
             epoch,
         };
         if row.qos == QoS::AtLeastOnce {
-            let reader = ack_reader(read, buf, in_flight.clone(), acks.clone(), per_publisher);
+            let reader = ack_reader(
+                read,
+                buf,
+                in_flight.clone(),
+                acks.clone(),
+                per_publisher,
+                row.version,
+            );
             pub_tasks.push(tokio::spawn(reader));
         }
         pub_tasks.push(tokio::spawn(publisher(
@@ -518,17 +554,18 @@ async fn subscribe(
     id: String,
     topic: &str,
     qos: QoS,
+    version: ProtocolVersion,
 ) -> Result<(TcpStream, BytesMut), BoxError> {
-    let (mut stream, mut buf) = mqtt_connect(addr, id).await?;
+    let (mut stream, mut buf) = mqtt_connect(addr, id, version).await?;
     let subscribe = Subscribe {
         packet_id: 1,
         subscriptions: vec![Subscription::new(topic, qos)],
         ..Subscribe::default()
     };
     stream
-        .write_all(&Packet::Subscribe(subscribe).to_bytes(V311)?)
+        .write_all(&Packet::Subscribe(subscribe).to_bytes(version)?)
         .await?;
-    match read_packet(&mut stream, &mut buf).await? {
+    match read_packet(&mut stream, &mut buf, version).await? {
         Packet::SubAck(ack) if ack.return_codes.first().map(|c| c.0) == Some(qos.as_u8()) => {
             Ok((stream, buf))
         }

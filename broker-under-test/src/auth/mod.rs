@@ -3,10 +3,14 @@
 //! handed to the core through [`crate::Config`]; the core never reads a file.
 
 pub mod acl;
+pub mod enhanced;
 pub mod password;
+pub mod scram;
 
 pub use acl::{Access, Acl};
+pub use enhanced::{AuthExchange, AuthMethod, AuthMethods, AuthStep};
 pub use password::{DEFAULT_ITERATIONS, Users, hash_line, random_salt};
+pub use scram::ScramSha256;
 
 use thiserror::Error;
 

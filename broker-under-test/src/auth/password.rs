@@ -85,6 +85,15 @@ impl Users {
         self.users.is_empty()
     }
 
+    /// What SCRAM-SHA-256 needs of `user`: iterations, salt and the salted password
+    /// (PBKDF2-HMAC-SHA256 of the password, which is what the file stores: RFC 5802's
+    /// `SaltedPassword`).
+    pub fn scram_credentials(&self, user: &str) -> Option<(u32, &[u8], &[u8])> {
+        self.users
+            .get(user)
+            .map(|e| (e.iterations, e.salt.as_slice(), e.hash.as_slice()))
+    }
+
     /// Whether `user` exists and `password` is theirs. Costs the user's iteration count of
     /// HMAC rounds, on purpose; an unknown user costs nothing.
     pub fn verify(&self, user: &str, password: &[u8]) -> bool {

@@ -7,7 +7,7 @@ use super::timers::keep_alive_grace;
 use super::{Broker, ConnId, Time};
 use crate::config::Config;
 use mqttspec_codec::reason::v311;
-use mqttspec_codec::{DecodeError, DecodeErrorKind, Packet, ProtocolVersion};
+use mqttspec_codec::{DecodeError, DecodeErrorKind, Packet, ReasonCode};
 
 /// What the decode loop does next.
 enum Step {
@@ -25,8 +25,7 @@ impl Broker {
             // Closed by the core already: the driver may still deliver what it had read.
             return;
         };
-        if c.phase == Phase::Refused && !fault!(self.config, process_packets_after_refused_connect)
-        {
+        if c.phase.is_refused() && !fault!(self.config, process_packets_after_refused_connect) {
             // 3.1.1/MQTT-3.1.4-5: nothing after a refused CONNECT is processed.
             return;
         }
@@ -43,10 +42,7 @@ impl Broker {
                     self.on_decode_error(now, conn, e);
                     // The connection is closed, or (with a fault) lingers refused: then what
                     // followed the CONNECT in the same bytes is looked at too.
-                    let lingers = self
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|c| c.phase == Phase::Refused);
+                    let lingers = self.conns.get(&conn).is_some_and(|c| c.phase.is_refused());
                     if !lingers {
                         break;
                     }
@@ -73,7 +69,7 @@ impl Broker {
                     && let Err(kind) =
                         super::faults::validate::recheck(&packet, &self.config.faults)
                 {
-                    return Step::Error(DecodeError::new(ProtocolVersion::V311, kind));
+                    return Step::Error(DecodeError::new(c.decoder.version, kind));
                 }
                 Step::Packet(packet)
             }
@@ -122,43 +118,53 @@ impl Broker {
                 if let Packet::Publish(p) = packet
                     && fault!(self.config, process_packets_after_refused_connect)
                 {
-                    self.publish(now, super::message::Message::from_publish(&p), None);
+                    let msg = super::message::Message::from_publish(&p, &p.topic, now);
+                    self.publish(now, msg, None);
                 }
                 return;
             }
+            Phase::Authenticating { .. } => {
+                return match packet {
+                    Packet::Auth(auth) => self.on_auth(now, conn, auth),
+                    // 5.0/MQTT-3.1.4-6 (in spirit): only AUTH until the CONNACK.
+                    _ => self.close(now, conn, CloseReason::ProtocolError),
+                };
+            }
             Phase::Connected { client_id } => client_id.clone(),
         };
+        let link = c.link;
         match packet {
             Packet::Publish(p) => self.on_publish(now, conn, &client_id, p),
-            Packet::PubAck(a) => self.on_puback(&client_id, a.packet_id),
-            Packet::PubRec(a) => self.on_pubrec(&client_id, a.packet_id),
+            Packet::PubAck(a) => self.on_puback(now, &client_id, a.packet_id),
+            Packet::PubRec(a) => {
+                self.on_pubrec(now, &client_id, a.packet_id, a.reason().is_error())
+            }
             Packet::PubRel(a) => self.on_pubrel(conn, &client_id, a.packet_id),
-            Packet::PubComp(a) => self.on_pubcomp(&client_id, a.packet_id),
+            Packet::PubComp(a) => self.on_pubcomp(now, &client_id, a.packet_id),
             Packet::Subscribe(s) => self.on_subscribe(now, conn, &client_id, s),
             Packet::Unsubscribe(u) => self.on_unsubscribe(conn, &client_id, u),
             Packet::PingReq => {
-                // 3.1.1/MQTT-3.12.4-1
+                // 3.1.1/MQTT-3.12.4-1, 5.0/MQTT-3.12.4-1
                 if !fault!(self.config, no_pingresp) {
-                    self.out.send(conn, Packet::PingResp);
+                    self.out.send(conn, &link, Packet::PingResp);
                 }
             }
-            // 3.1.1/MQTT-3.14.4-3: the will is discarded, then the server closes.
-            Packet::Disconnect(_) => self.close(now, conn, CloseReason::Disconnect),
+            Packet::Disconnect(d) => self.on_disconnect(now, conn, &client_id, d),
+            Packet::Auth(auth) => self.on_auth(now, conn, auth),
             Packet::Connect(connect) => {
                 if fault!(self.config, accept_second_connect) {
                     let _ = connect;
-                    self.out
-                        .send(conn, mqttspec_codec::ConnAck::new(false, v311::ACCEPTED));
+                    self.out.send(
+                        conn,
+                        &link,
+                        mqttspec_codec::ConnAck::new(false, v311::ACCEPTED),
+                    );
                     return;
                 }
-                // 3.1.1/MQTT-3.1.0-2: a second CONNECT is a protocol violation.
+                // 3.1.1/MQTT-3.1.0-2, 5.0/MQTT-3.1.0-2: a second CONNECT is a protocol error.
                 self.close(now, conn, CloseReason::ProtocolError);
             }
-            Packet::ConnAck(_)
-            | Packet::SubAck(_)
-            | Packet::UnsubAck(_)
-            | Packet::PingResp
-            | Packet::Auth(_) => {
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 if fault!(self.config, ignore_server_only_packets) {
                     return;
                 }
@@ -174,13 +180,52 @@ impl Broker {
             return;
         };
         tracing::debug!(?conn, %error, "decode error");
-        if c.phase == Phase::AwaitingConnect && unsupported_level(&error) {
+        if matches!(c.phase, Phase::AwaitingConnect) && unsupported_level(&error) {
             // 3.1.1/MQTT-3.1.2-2: an unsupported protocol level gets CONNACK 0x01.
             return self.refuse(now, conn, v311::UNACCEPTABLE_PROTOCOL_VERSION);
         }
-        // 3.1.1/MQTT-3.1.4-1 (a malformed CONNECT: close without CONNACK),
-        // 3.1.1/MQTT-4.8.0-1 (any other malformed packet or protocol violation).
-        self.close(now, conn, CloseReason::ProtocolError);
+        // 3.1.1/MQTT-3.1.4-1, 5.0/MQTT-3.1.4-1 (a malformed CONNECT: close without CONNACK),
+        // 3.1.1/MQTT-4.8.0-1, 5.0/MQTT-4.13.1-1 (any other malformed packet or protocol
+        // error; a 5.0 client is told which with DISCONNECT first).
+        self.close(
+            now,
+            conn,
+            CloseReason::Violation(disconnect_code(&error.kind)),
+        );
+    }
+
+    /// DISCONNECT from the client (section 3.14). 5.0: a new Session Expiry Interval is
+    /// taken, except from 0 to non-zero, which is a protocol error (5.0 section 3.14.2.2.2);
+    /// reason 0x04 asks for the will to be published.
+    fn on_disconnect(
+        &mut self,
+        now: Time,
+        conn: ConnId,
+        client_id: &str,
+        d: mqttspec_codec::Disconnect,
+    ) {
+        let expiry = d
+            .properties
+            .as_ref()
+            .and_then(|p| p.int(mqttspec_codec::PropertyId::SessionExpiryInterval));
+        if let Some(new) = expiry {
+            let cap = self.config.session_expiry_max;
+            let allow_from_zero = fault!(self.config, session_expiry_raised_from_zero);
+            if let Some(s) = self.sessions.get_mut(client_id) {
+                if s.expiry == 0 && new != 0 && !allow_from_zero {
+                    return self.close(now, conn, CloseReason::ProtocolError);
+                }
+                s.expiry = new.min(cap);
+            }
+        }
+        // 3.1.1/MQTT-3.14.4-3, 5.0/MQTT-3.14.4-3: the will is discarded, then the server
+        // closes; 5.0 reason 0x04 keeps it.
+        let reason = if d.reason() == mqttspec_codec::ReasonCode::DISCONNECT_WITH_WILL {
+            CloseReason::DisconnectWithWill
+        } else {
+            CloseReason::Disconnect
+        };
+        self.close(now, conn, reason);
     }
 
     /// A deadline of `conn` expired.
@@ -190,8 +235,9 @@ impl Broker {
         };
         c.deadline = None;
         let reason = match c.phase {
-            Phase::AwaitingConnect => CloseReason::ConnectTimeout,
-            // 3.1.1/MQTT-3.1.2-24: silent for 1.5 keep alives.
+            Phase::AwaitingConnect | Phase::Authenticating { .. } => CloseReason::ConnectTimeout,
+            // 3.1.1/MQTT-3.1.2-24, 5.0/MQTT-3.1.2-22: silent for 1.5 keep alives (5.0: told
+            // with DISCONNECT 0x8D).
             Phase::Connected { .. } => CloseReason::KeepAlive,
             Phase::Refused => CloseReason::Refused,
         };
@@ -201,13 +247,30 @@ impl Broker {
 }
 
 /// Whether a decode error of a first packet means "a CONNECT of a protocol level we do not
-/// speak": level other than 4 under the name "MQTT" (or "MQIsdp"), including a level 5 CONNECT
-/// that the codec could only fail to read as 5.0.
+/// speak": a level other than 4 and 5 under the name "MQTT" (or "MQIsdp").
 fn unsupported_level(error: &DecodeError) -> bool {
-    match &error.kind {
-        DecodeErrorKind::UnsupportedProtocolLevel(_) => true,
-        DecodeErrorKind::InvalidProtocolName(_) => false,
-        _ => error.version == ProtocolVersion::V5,
+    matches!(error.kind, DecodeErrorKind::UnsupportedProtocolLevel(_))
+}
+
+/// The 5.0 DISCONNECT reason for a packet the decoder refused: 0x95 for one over the
+/// maximum size (5.0 section 3.2.2.3.6), 0x82 for the rules the specification calls
+/// protocol errors (property repeated or misplaced or out of range, reason code not
+/// defined, No Local on a shared subscription), 0x81 for the rest.
+fn disconnect_code(kind: &DecodeErrorKind) -> ReasonCode {
+    use DecodeErrorKind as K;
+    match kind {
+        K::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+        // Topic Alias 0 (5.0 section 3.3.2.3.4).
+        K::InvalidPropertyValue {
+            property: mqttspec_codec::PropertyId::TopicAlias,
+            ..
+        } => ReasonCode::TOPIC_ALIAS_INVALID,
+        K::DuplicateProperty(_)
+        | K::PropertyNotAllowed { .. }
+        | K::InvalidPropertyValue { .. }
+        | K::InvalidReasonCode { .. }
+        | K::NoLocalOnSharedSubscription(_) => ReasonCode::PROTOCOL_ERROR,
+        _ => ReasonCode::MALFORMED_PACKET,
     }
 }
 

@@ -1,52 +1,220 @@
 //! PUBLISH from a client with its acknowledgement flow, and the client's acknowledgements of
-//! the broker's own PUBLISH packets.
+//! the broker's own PUBLISH packets. 5.0 adds topic aliases, the capability checks, Receive
+//! Maximum, the payload format check and reason codes on the acknowledgements.
 
 use super::close::CloseReason;
 use super::message::Message;
 use super::{Broker, ConnId, Time};
-use mqttspec_codec::{PubAck, PubComp, PubRec, Publish, QoS};
+use bytestring::ByteString;
+use mqttspec_codec::{
+    Properties, Property, PropertyId, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode,
+};
 
 impl Broker {
     pub(super) fn on_publish(&mut self, now: Time, conn: ConnId, client_id: &str, p: Publish) {
         if fault!(self.config, topic_length_limit_1024) && p.topic.len() > 1024 {
             return self.close(now, conn, CloseReason::ProtocolError);
         }
-        // 3.1.1/MQTT-3.3.5-2: a PUBLISH the ACL denies is acknowledged normally and dropped.
-        let allowed = self.may_publish(conn, &p.topic);
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let link = c.link;
+        let topic = if link.v5() {
+            match self.check_v5_publish(now, conn, client_id, &p) {
+                Some(topic) => topic,
+                None => return,
+            }
+        } else {
+            p.topic.clone()
+        };
+        // 3.1.1/MQTT-3.3.5-2: a PUBLISH the ACL denies is acknowledged normally and dropped
+        // (5.0: with reason 0x87).
+        let allowed = self.may_publish(conn, &topic);
         if !allowed {
-            tracing::debug!(client_id, topic = %p.topic, "PUBLISH denied by ACL");
+            tracing::debug!(client_id, topic = %topic, "PUBLISH denied by ACL");
         }
+        // 5.0 section 3.3.2.3.2: a payload said to be UTF-8 that is not is refused.
+        let bad_payload = link.v5()
+            && p.properties.int(PropertyId::PayloadFormatIndicator) == Some(1)
+            && std::str::from_utf8(&p.payload).is_err();
+        let refusal = if !allowed {
+            Some(ReasonCode::NOT_AUTHORIZED)
+        } else if bad_payload {
+            Some(ReasonCode::PAYLOAD_FORMAT_INVALID)
+        } else {
+            None
+        };
+        if p.qos == QoS::AtMostOnce && bad_payload {
+            return self.close(
+                now,
+                conn,
+                CloseReason::Violation(ReasonCode::PAYLOAD_FORMAT_INVALID),
+            );
+        }
+        if p.qos == QoS::ExactlyOnce {
+            // 3.1.1/MQTT-4.3.3-2, 5.0/MQTT-4.3.3-10: the message is delivered on the first
+            // PUBLISH only, and the identifier remembered until PUBREL, across reconnections
+            // (method B of 4.3.3). A refused message is not remembered (5.0/MQTT-4.3.3-9).
+            let first = !self
+                .sessions
+                .get(client_id)
+                .is_some_and(|s| s.inbound_qos2.contains(&p.packet_id));
+            if first
+                && refusal.is_none()
+                && let Some(s) = self.sessions.get_mut(client_id)
+            {
+                s.inbound_qos2.insert(p.packet_id);
+            }
+            if !first && !fault!(self.config, dup_qos2_delivery) {
+                tracing::debug!(client_id, id = p.packet_id, "QoS 2 PUBLISH seen before");
+                self.out.send(conn, &link, PubRec::new(p.packet_id));
+                return;
+            }
+        }
+        // Routed first, then acknowledged: 5.0 tells "no matching subscribers" (0x10) in the
+        // acknowledgement, and the copies to subscribers are not held back behind it.
+        if !link.v5() {
+            if allowed {
+                let msg = Message::from_publish(&p, &topic, now);
+                self.publish(now, msg, Some(client_id));
+            }
+            self.acknowledge(conn, &link, &p, None);
+            return;
+        }
+        let code = match refusal {
+            Some(code) => code,
+            None => {
+                let msg = Message::from_publish(&p, &topic, now);
+                let msg = self.v5_property_faults(msg, &p.properties);
+                match self.publish(now, msg, Some(client_id)) {
+                    0 => ReasonCode::NO_MATCHING_SUBSCRIBERS,
+                    _ => ReasonCode::SUCCESS,
+                }
+            }
+        };
+        self.acknowledge(conn, &link, &p, Some(code));
+    }
+
+    /// PUBACK or PUBREC with the PUBLISH's identifier (3.1.1/MQTT-4.3.2-2,
+    /// 3.1.1/MQTT-2.3.1-6, 5.0/MQTT-2.2.1-5), with the 5.0 reason code; nothing for QoS 0
+    /// (3.1.1/MQTT-3.3.4-1, 5.0/MQTT-3.3.4-1).
+    fn acknowledge(
+        &mut self,
+        conn: ConnId,
+        link: &super::link::Link,
+        p: &Publish,
+        code: Option<ReasonCode>,
+    ) {
+        // The short form for Success; a reason string for a refusal.
+        let code = code.filter(|c| *c != ReasonCode::SUCCESS);
+        let props = code
+            .filter(|c| c.is_error())
+            .and_then(|c| c.name())
+            .map(|why| Properties::new().with(Property::ReasonString(why.into())));
         match p.qos {
-            // 3.1.1/MQTT-3.3.4-1: QoS 0 gets no answer.
             QoS::AtMostOnce => {}
-            // 3.1.1/MQTT-4.3.2-2, 3.1.1/MQTT-2.3.1-6: PUBACK with the same identifier. A
-            // repeated identifier is a new message, whatever DUP says.
             QoS::AtLeastOnce => {
                 let id = if fault!(self.config, wrong_puback_packet_id) {
                     p.packet_id.wrapping_add(1)
                 } else {
                     p.packet_id
                 };
-                self.out.send(conn, PubAck::new(id));
+                let ack = PubAck {
+                    packet_id: id,
+                    reason_code: code,
+                    properties: props,
+                };
+                self.out.send(conn, link, ack);
             }
-            // 3.1.1/MQTT-4.3.3-2: PUBREC with the same identifier; the message is delivered
-            // on the first PUBLISH only, and the identifier remembered until PUBREL, across
-            // reconnections (method B of 4.3.3).
             QoS::ExactlyOnce => {
-                let first = self
-                    .sessions
-                    .get_mut(client_id)
-                    .is_none_or(|s| s.inbound_qos2.insert(p.packet_id));
-                self.out.send(conn, PubRec::new(p.packet_id));
-                if !first && !fault!(self.config, dup_qos2_delivery) {
-                    tracing::debug!(client_id, id = p.packet_id, "QoS 2 PUBLISH seen before");
-                    return;
+                let ack = PubRec {
+                    packet_id: p.packet_id,
+                    reason_code: code,
+                    properties: props,
+                };
+                self.out.send(conn, link, ack);
+            }
+        }
+    }
+
+    /// The 5.0 rules of a client's PUBLISH that the codec cannot check: its topic alias
+    /// (5.0 section 3.3.2.3.4), the capabilities the CONNACK declined and Receive Maximum.
+    /// Returns the topic, or `None` when the connection was closed.
+    fn check_v5_publish(
+        &mut self,
+        now: Time,
+        conn: ConnId,
+        client_id: &str,
+        p: &Publish,
+    ) -> Option<ByteString> {
+        let violation = |code| Some(CloseReason::Violation(code));
+        let mut close = None;
+        // 5.0/MQTT-3.2.2-11 (client side): QoS above Maximum QoS is a protocol error.
+        if p.qos > self.config.maximum_qos {
+            close = violation(ReasonCode::QOS_NOT_SUPPORTED);
+        } else if p.retain && !self.config.retain_available {
+            // 5.0/MQTT-3.2.2-14 (client side).
+            close = violation(ReasonCode::RETAIN_NOT_SUPPORTED);
+        } else if p
+            .properties
+            .get(PropertyId::SubscriptionIdentifier)
+            .is_some()
+        {
+            // 5.0 section 3.3.4: a client's PUBLISH carries no Subscription Identifier.
+            close = Some(CloseReason::ProtocolError);
+        } else if p.qos == QoS::ExactlyOnce
+            && !fault!(self.config, receive_maximum_not_enforced)
+            && let Some(s) = self.sessions.get(client_id)
+            && !s.inbound_qos2.contains(&p.packet_id)
+            && s.inbound_qos2.len() >= usize::from(self.config.receive_maximum.max(1))
+        {
+            // 5.0 section 3.3.4: more unacknowledged QoS 2 PUBLISH than Receive Maximum.
+            close = violation(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED);
+        }
+        if let Some(reason) = close {
+            self.close(now, conn, reason);
+            return None;
+        }
+        let alias = p.properties.int(PropertyId::TopicAlias);
+        let Some(alias) = alias else {
+            return Some(p.topic.clone());
+        };
+        let alias = u16::try_from(alias).unwrap_or(0);
+        let max = self.config.topic_alias_maximum;
+        // 5.0/MQTT-3.3.2-12: 1 to the maximum is accepted; 0 or more is a Topic Alias
+        // invalid error (5.0 section 3.3.2.3.4).
+        if (alias == 0 || alias > max) && !fault!(self.config, invalid_topic_alias_accepted) {
+            self.close(
+                now,
+                conn,
+                CloseReason::Violation(ReasonCode::TOPIC_ALIAS_INVALID),
+            );
+            return None;
+        }
+        let c = self.conns.get_mut(&conn)?;
+        if p.topic.is_empty() {
+            match c.aliases.get(&alias) {
+                Some(topic) => Some(topic.clone()),
+                None => {
+                    // An alias never set: a protocol error.
+                    self.close(now, conn, CloseReason::ProtocolError);
+                    None
                 }
             }
+        } else {
+            if !fault!(self.config, topic_alias_mapping_ignored) {
+                c.aliases.insert(alias, ByteString::from(&*p.topic));
+            }
+            Some(p.topic.clone())
         }
-        if allowed {
-            self.publish(now, Message::from_publish(&p), Some(client_id));
-        }
+    }
+
+    /// Faults that damage the properties of a 5.0 message on its way through.
+    fn v5_property_faults(&self, msg: Message, _received: &Properties) -> Message {
+        #[cfg(feature = "faults")]
+        return super::faults::v5::damage(msg, _received, &self.config.faults);
+        #[cfg(not(feature = "faults"))]
+        msg
     }
 
     fn may_publish(&self, conn: ConnId, topic: &str) -> bool {
@@ -58,22 +226,33 @@ impl Broker {
     }
 
     /// PUBREL: the QoS 2 identifier is released and PUBCOMP sent, also for an identifier the
-    /// session does not hold (a PUBREL resent after PUBCOMP was lost).
+    /// session does not hold (a PUBREL resent after PUBCOMP was lost); 5.0 tells that case
+    /// with reason 0x92.
     pub(super) fn on_pubrel(&mut self, conn: ConnId, client_id: &str, id: u16) {
-        if let Some(s) = self.sessions.get_mut(client_id) {
-            s.inbound_qos2.remove(&id);
+        let held = self
+            .sessions
+            .get_mut(client_id)
+            .is_some_and(|s| s.inbound_qos2.remove(&id));
+        let Some(link) = self.conns.get(&conn).map(|c| c.link) else {
+            return;
+        };
+        if fault!(self.config, no_pubcomp) {
+            return;
         }
-        if !fault!(self.config, no_pubcomp) {
-            self.out.send(conn, PubComp::new(id));
-        }
+        let comp = if link.v5() && !held {
+            PubComp::with_reason(id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND)
+        } else {
+            PubComp::new(id)
+        };
+        self.out.send(conn, &link, comp);
     }
 
     /// PUBACK for a QoS 1 message the broker sent; an unknown identifier is ignored.
-    pub(super) fn on_puback(&mut self, client_id: &str, id: u16) {
+    pub(super) fn on_puback(&mut self, now: Time, client_id: &str, id: u16) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
-        if !s.on_puback(id, &mut self.out, &self.config) {
+        if !s.on_puback(id, &mut self.out, &self.config, now) {
             tracing::debug!(
                 client_id,
                 id,
@@ -82,27 +261,34 @@ impl Broker {
         }
     }
 
-    /// PUBREC for a QoS 2 message the broker sent: answered with PUBREL
-    /// (3.1.1/MQTT-4.3.3-1); an unknown identifier is ignored.
-    pub(super) fn on_pubrec(&mut self, client_id: &str, id: u16) {
+    /// PUBREC for a QoS 2 message the broker sent: answered with PUBREL (3.1.1/MQTT-4.3.3-1,
+    /// 5.0/MQTT-4.3.3-4) unless it refused the message. 5.0: an unknown identifier gets
+    /// PUBREL 0x92; 3.1.1 ignores it.
+    pub(super) fn on_pubrec(&mut self, now: Time, client_id: &str, id: u16, failed: bool) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
-        if !s.on_pubrec(id, &mut self.out) {
-            tracing::debug!(
-                client_id,
-                id,
-                "PUBREC for no QoS 2 message in flight; ignored"
-            );
+        if s.on_pubrec(id, failed, &mut self.out, &self.config, now)
+            .is_some()
+        {
+            return;
+        }
+        tracing::debug!(client_id, id, "PUBREC for no QoS 2 message in flight");
+        if s.link.v5()
+            && !failed
+            && let Some(conn) = s.conn
+        {
+            let rel = PubRel::with_reason(id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND);
+            self.out.send(conn, &s.link, rel);
         }
     }
 
     /// PUBCOMP ends a QoS 2 flow; an unknown identifier is ignored.
-    pub(super) fn on_pubcomp(&mut self, client_id: &str, id: u16) {
+    pub(super) fn on_pubcomp(&mut self, now: Time, client_id: &str, id: u16) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
-        if !s.on_pubcomp(id, &mut self.out, &self.config) {
+        if !s.on_pubcomp(id, &mut self.out, &self.config, now) {
             tracing::debug!(client_id, id, "PUBCOMP for no PUBREL in flight; ignored");
         }
     }

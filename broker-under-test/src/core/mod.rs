@@ -1,4 +1,6 @@
-//! The sans-IO broker core, MQTT 3.1.1.
+//! The sans-IO broker core, MQTT 3.1.1 and 5.0 on the same listener: one session table, one
+//! subscription tree; each connection speaks the version of its CONNECT, and messages flow
+//! between versions (a 3.1.1 subscriber gets a 5.0 message without its properties).
 //!
 //! Events and the current time go in ([`Broker::handle`], [`Broker::handle_timeout`]);
 //! actions come out ([`Broker::poll_action`]) and the next deadline is told by
@@ -12,14 +14,17 @@
 //!   refused CONNECT, CONNECT timeout) it emits `Close` and forgets the connection at once;
 //!   bytes that arrive for it afterwards and its eventual `Closed` are ignored.
 //! - `Closed` from the driver is a network close: the will is published.
+//! - [`Broker::shutdown`] tells every 5.0 client DISCONNECT 0x8B and closes everything.
 //!
 //! Modules, one job each: `dispatch` (decode loop, packet dispatch, deadlines), `connect`
-//! (CONNECT and CONNACK), `close` (the end of a connection, will and session detachment),
+//! (CONNECT and CONNACK), `enhanced_auth` (AUTH), `close` (the end of a connection and of a
+//! session: will, delayed will, session expiry), `link` (how to write to one client),
 //! `inbound` (PUBLISH from clients and acknowledgements), `subscribe` (SUBSCRIBE and
 //! UNSUBSCRIBE), `routing` (delivery to matching sessions), `session` (session state, the
 //! in-flight window and queue), `subscriptions` (the topic tree), `retained`, `will`,
 //! `timers`, `connection`, `message`, `outbox`; `faults` with the cargo feature `faults`.
-//! Statements are cited where they are implemented, as `3.1.1/MQTT-x.y.z-n`.
+//! Statements are cited where they are implemented, as `3.1.1/MQTT-x.y.z-n` and
+//! `5.0/MQTT-x.y.z-n`.
 
 /// Whether a test-only fault is on. Without the `faults` feature this is the constant `false`
 /// and the broken branch compiles away.
@@ -46,7 +51,9 @@ mod close;
 mod connect;
 mod connection;
 mod dispatch;
+mod enhanced_auth;
 mod inbound;
+mod link;
 mod message;
 mod outbox;
 mod retained;
@@ -63,6 +70,7 @@ pub mod faults;
 #[cfg(test)]
 mod tests;
 
+use crate::auth::AuthMethods;
 use crate::config::Config;
 use bytes::Bytes;
 use connection::Connection;
@@ -71,6 +79,7 @@ use retained::RetainedStore;
 use session::Session;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use subscriptions::SubscriptionTree;
 use timers::Timers;
@@ -124,14 +133,22 @@ pub struct Stats {
 pub struct Broker {
     config: Config,
     conns: BTreeMap<ConnId, Connection>,
-    /// Keyed by client identifier (3.1.1/MQTT-3.1.3-2).
+    /// Keyed by client identifier (3.1.1/MQTT-3.1.3-2, 5.0/MQTT-3.1.3-2).
     sessions: BTreeMap<String, Session>,
     subscriptions: SubscriptionTree,
     retained: RetainedStore,
-    timers: Timers,
+    timers: Timers<ConnId>,
+    /// Session expiry and delayed wills, by client id.
+    session_timers: Timers<String>,
     out: Outbox,
     /// Counter behind the client identifiers the broker assigns.
     assigned_ids: u64,
+    /// Whose turn it is in each shared subscription, by `$share/group/filter`.
+    share_cursor: BTreeMap<Arc<str>, usize>,
+    /// The enhanced-authentication methods offered.
+    auth_methods: AuthMethods,
+    /// Counter behind the enhanced-authentication nonces.
+    nonces: u64,
     stats: Stats,
     #[cfg(feature = "faults")]
     fault_state: faults::FaultState,
@@ -140,14 +157,18 @@ pub struct Broker {
 impl Broker {
     pub fn new(config: Config) -> Self {
         Self {
+            auth_methods: config.offered_auth_methods(),
             config,
             conns: BTreeMap::new(),
             sessions: BTreeMap::new(),
             subscriptions: SubscriptionTree::default(),
             retained: RetainedStore::default(),
             timers: Timers::default(),
+            session_timers: Timers::default(),
             out: Outbox::default(),
             assigned_ids: 0,
+            share_cursor: BTreeMap::new(),
+            nonces: 0,
             stats: Stats::default(),
             #[cfg(feature = "faults")]
             fault_state: faults::FaultState::default(),
@@ -167,10 +188,38 @@ impl Broker {
         }
     }
 
-    /// Runs the timers due at `now` (CONNECT timeout, keep-alive expiry).
+    /// Runs the timers due at `now` (CONNECT timeout, keep-alive expiry, delayed wills,
+    /// session expiry), earliest first; connection timers before session timers due at the
+    /// same time.
     pub fn handle_timeout(&mut self, now: Time) {
-        while let Some(conn) = self.timers.pop_due(now) {
-            self.on_deadline(now, conn);
+        loop {
+            let conn_next = self.timers.next().filter(|t| *t <= now);
+            let session_next = self.session_timers.next().filter(|t| *t <= now);
+            match (conn_next, session_next) {
+                (Some(a), b) if b.is_none_or(|b| a <= b) => {
+                    if let Some(conn) = self.timers.pop_due(now) {
+                        self.on_deadline(now, conn);
+                    }
+                }
+                (_, Some(_)) => {
+                    if let Some(client_id) = self.session_timers.pop_due(now) {
+                        self.on_session_deadline(now, &client_id);
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// The broker stops: every 5.0 client gets DISCONNECT 0x8B (Server shutting down), then
+    /// every connection is closed. Wills are not published: nobody is left to receive them.
+    pub fn shutdown(&mut self, now: Time) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.will = None;
+            }
+            self.close(now, conn, close::CloseReason::Shutdown);
         }
     }
 
@@ -181,7 +230,10 @@ impl Broker {
 
     /// When the core next wants `handle_timeout`, if ever.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.timers.next()
+        match (self.timers.next(), self.session_timers.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Current counters.

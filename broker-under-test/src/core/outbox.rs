@@ -1,8 +1,9 @@
 //! The queue of actions the driver takes with `poll_action`, and the one place that encodes
-//! outgoing packets.
+//! outgoing packets, for the version and within the limits of the client's [`Link`].
 
+use super::link::Link;
 use super::{Action, ConnId};
-use mqttspec_codec::{Packet, ProtocolVersion};
+use mqttspec_codec::{Packet, Properties, Property};
 use std::collections::VecDeque;
 
 #[derive(Debug, Default)]
@@ -11,14 +12,48 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Encodes `packet` for `conn`. The broker only writes packets it built from decoded
-    /// input, so encoding cannot fail in practice; if it ever does, the packet is dropped
-    /// and logged rather than taking the broker down.
-    pub fn send(&mut self, conn: ConnId, packet: impl Into<Packet>) {
-        let packet = packet.into();
-        match packet.to_bytes(ProtocolVersion::V311) {
-            Ok(bytes) => self.actions.push_back(Action::Send { conn, bytes }),
-            Err(e) => tracing::error!(?conn, kind = ?packet.packet_type(), %e, "cannot encode"),
+    /// Encodes `packet` for `conn` as `link` says. Returns whether it was sent.
+    ///
+    /// 5.0/MQTT-3.1.2-24: nothing larger than the client's Maximum Packet Size is sent. A
+    /// PUBLISH that does not fit is dropped (the caller then behaves as if it was sent,
+    /// 5.0/MQTT-3.1.2-25); any other packet first loses its Reason String and User
+    /// Properties (5.0/MQTT-3.2.2-19, -20, 3.4.2-2, -3 and the like). 5.0/MQTT-3.1.2-29:
+    /// without Request Problem Information, only PUBLISH, CONNACK and DISCONNECT carry them.
+    ///
+    /// The broker only writes packets it built from decoded input, so encoding cannot fail in
+    /// practice; if it ever does, the packet is dropped and logged rather than taking the
+    /// broker down.
+    pub fn send(&mut self, conn: ConnId, link: &Link, packet: impl Into<Packet>) -> bool {
+        let mut packet = packet.into();
+        let v = link.version;
+        if v.is_v5()
+            && !link.problem_info
+            && !matches!(
+                packet,
+                Packet::Publish(_) | Packet::ConnAck(_) | Packet::Disconnect(_)
+            )
+        {
+            strip_diagnostics(&mut packet);
+        }
+        if packet.encoded_len(v) as u64 > u64::from(link.max_packet_size) {
+            if matches!(packet, Packet::Publish(_)) || !strip_diagnostics(&mut packet) {
+                tracing::debug!(?conn, kind = ?packet.packet_type(), "over the client's maximum packet size: not sent");
+                return false;
+            }
+            if packet.encoded_len(v) as u64 > u64::from(link.max_packet_size) {
+                tracing::debug!(?conn, kind = ?packet.packet_type(), "over the client's maximum packet size: not sent");
+                return false;
+            }
+        }
+        match packet.to_bytes(v) {
+            Ok(bytes) => {
+                self.actions.push_back(Action::Send { conn, bytes });
+                true
+            }
+            Err(e) => {
+                tracing::error!(?conn, kind = ?packet.packet_type(), %e, "cannot encode");
+                false
+            }
         }
     }
 
@@ -28,5 +63,27 @@ impl Outbox {
 
     pub fn pop(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+}
+
+/// Removes Reason String and User Property from a packet's properties; whether any were.
+fn strip_diagnostics(packet: &mut Packet) -> bool {
+    let strip = |p: &mut Properties| {
+        let before = p.0.len();
+        p.0.retain(|p| !matches!(p, Property::ReasonString(_) | Property::UserProperty(..)));
+        before != p.0.len()
+    };
+    let opt = |p: &mut Option<Properties>| p.as_mut().is_some_and(strip);
+    match packet {
+        Packet::ConnAck(p) => strip(&mut p.properties),
+        Packet::PubAck(p) => opt(&mut p.properties),
+        Packet::PubRec(p) => opt(&mut p.properties),
+        Packet::PubRel(p) => opt(&mut p.properties),
+        Packet::PubComp(p) => opt(&mut p.properties),
+        Packet::SubAck(p) => strip(&mut p.properties),
+        Packet::UnsubAck(p) => strip(&mut p.properties),
+        Packet::Disconnect(p) => opt(&mut p.properties),
+        Packet::Auth(p) => opt(&mut p.properties),
+        _ => false,
     }
 }

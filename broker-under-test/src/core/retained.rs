@@ -2,18 +2,14 @@
 //! and outlive every session (3.1.1/MQTT-3.1.2-7).
 
 use super::message::Message;
-use bytes::Bytes;
-use bytestring::ByteString;
-use mqttspec_codec::QoS;
 use mqttspec_codec::topic::matches;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Retained {
-    pub topic: ByteString,
-    pub payload: Bytes,
-    pub qos: QoS,
+    /// The message as published (5.0: with its properties and expiry), RETAIN 1.
+    pub msg: Message,
     /// The client id that published it (used by a fault only).
     #[cfg(feature = "faults")]
     pub publisher: Option<String>,
@@ -49,9 +45,7 @@ impl RetainedStore {
         self.by_topic.insert(
             msg.topic.to_string(),
             Retained {
-                topic: msg.topic.clone(),
-                payload: msg.payload.clone(),
-                qos: msg.qos,
+                msg: msg.delivery(msg.qos, true),
                 #[cfg(feature = "faults")]
                 publisher: publisher.map(str::to_owned),
             },
@@ -101,20 +95,23 @@ fn literal_prefix(filter: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use bytestring::ByteString;
+    use mqttspec_codec::QoS;
 
     fn msg(topic: &str, payload: &'static str, qos: QoS) -> Message {
-        Message {
-            topic: ByteString::from(topic),
-            payload: Bytes::from_static(payload.as_bytes()),
+        Message::new(
+            ByteString::from(topic),
+            Bytes::from_static(payload.as_bytes()),
             qos,
-            retain: true,
-        }
+            true,
+        )
     }
 
     fn topics(store: &RetainedStore, filter: &str) -> Vec<String> {
         store
             .matching(filter)
-            .map(|r| r.topic.to_string())
+            .map(|r| r.msg.topic.to_string())
             .collect()
     }
 
@@ -126,7 +123,7 @@ mod tests {
         let r: Vec<_> = s.matching("a/b").collect();
         assert_eq!(r.len(), 1);
         assert_eq!(
-            (&r[0].payload[..], r[0].qos),
+            (&r[0].msg.payload[..], r[0].msg.qos),
             (&b"two"[..], QoS::AtMostOnce)
         );
         s.update(&msg("a/b", "", QoS::AtMostOnce), None);

@@ -1,24 +1,33 @@
-//! Connection deadlines: the CONNECT timeout, the keep alive timeout, and (with a fault) a
-//! delayed close. Each connection has at most one deadline at a time; the set is ordered by
-//! time, then connection, so expiry order is deterministic.
+//! Deadlines. Connections have the CONNECT timeout, the keep alive timeout, and (with a
+//! fault) a delayed close; sessions have their expiry and a delayed will. Each key has at
+//! most one deadline at a time; the set is ordered by time, then key, so expiry order is
+//! deterministic.
 
-use super::{ConnId, Time};
+use super::Time;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-#[derive(Debug, Default)]
-pub(crate) struct Timers {
-    due: BTreeSet<(Time, ConnId)>,
+#[derive(Debug)]
+pub(crate) struct Timers<K> {
+    due: BTreeSet<(Time, K)>,
 }
 
-impl Timers {
+impl<K> Default for Timers<K> {
+    fn default() -> Self {
+        Self {
+            due: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> Timers<K> {
     /// Moves `conn`'s deadline from `old` to `new`, and stores `new` in `slot`.
-    pub fn reset(&mut self, conn: ConnId, slot: &mut Option<Time>, new: Option<Time>) {
+    pub fn reset(&mut self, conn: K, slot: &mut Option<Time>, new: Option<Time>) {
         if *slot == new {
             return;
         }
         if let Some(old) = slot.take() {
-            self.due.remove(&(old, conn));
+            self.due.remove(&(old, conn.clone()));
         }
         if let Some(t) = new {
             self.due.insert((t, conn));
@@ -32,12 +41,9 @@ impl Timers {
     }
 
     /// Takes the earliest deadline if it is due at `now`.
-    pub fn pop_due(&mut self, now: Time) -> Option<ConnId> {
+    pub fn pop_due(&mut self, now: Time) -> Option<K> {
         match self.due.first() {
-            Some(&(t, conn)) if t <= now => {
-                self.due.remove(&(t, conn));
-                Some(conn)
-            }
+            Some((t, _)) if *t <= now => self.due.pop_first().map(|(_, k)| k),
             _ => None,
         }
     }
@@ -52,6 +58,7 @@ pub(crate) fn keep_alive_grace(keep_alive: u16) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ConnId;
 
     #[test]
     fn deadlines_move_and_expire_in_order() {

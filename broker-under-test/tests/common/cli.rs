@@ -14,23 +14,31 @@ use tokio::time::Instant;
 /// `mosquitto_sub` prints each message as one line in this format: topic, QoS, retain,
 /// payload.
 const FORMAT: &str = "MSG|%t|%q|%r|%p";
+/// With `-V mqttv5`, also the user properties (`k:v` pairs), response topic and content type
+/// after the payload.
+const FORMAT_V5: &str = "MSG|%t|%q|%r|%p|props=%P|%R|%C";
 
-fn base_args(addr: SocketAddr) -> Vec<String> {
+fn base_args(addr: SocketAddr, version: &str) -> Vec<String> {
     vec![
         "-h".into(),
         addr.ip().to_string(),
         "-p".into(),
         addr.port().to_string(),
         "-V".into(),
-        "mqttv311".into(),
+        version.into(),
     ]
 }
 
 /// Runs `mosquitto_pub` with `args` and asserts it succeeded.
 pub async fn publish(addr: SocketAddr, args: &[&str]) {
+    publish_as(addr, "mqttv311", args).await;
+}
+
+/// [`publish`] with `-V version` (`mqttv311` or `mqttv5`).
+pub async fn publish_as(addr: SocketAddr, version: &str, args: &[&str]) {
     let bin = find_binary("mosquitto_pub", "MOSQUITTO_PUB_BIN");
     let mut cmd = Command::new(bin);
-    cmd.args(base_args(addr))
+    cmd.args(base_args(addr, version))
         .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -56,6 +64,8 @@ pub struct CliMessage {
     pub qos: u8,
     pub retain: bool,
     pub payload: String,
+    /// 5.0 only: `user properties|response topic|content type` as printed.
+    pub props: String,
 }
 
 /// A running `mosquitto_sub`.
@@ -81,6 +91,16 @@ impl Sub {
     /// `timeout_s` seconds (`-W`), and waits until its subscriptions are in place. Do not
     /// pass `-C`: probe messages count towards it. The process is killed on drop.
     pub async fn start(addr: SocketAddr, args: &[&str], timeout_s: u32) -> Sub {
+        Self::start_as(addr, "mqttv311", args, timeout_s).await
+    }
+
+    /// [`Sub::start`] with `-V version`; with `mqttv5` the properties are printed too.
+    pub async fn start_as(addr: SocketAddr, version: &str, args: &[&str], timeout_s: u32) -> Sub {
+        let format = if version == "mqttv5" {
+            FORMAT_V5
+        } else {
+            FORMAT
+        };
         let bin = find_binary("mosquitto_sub", "MOSQUITTO_SUB_BIN");
         let probe_topic = format!(
             "e2e/probe/{}/{}",
@@ -88,8 +108,8 @@ impl Sub {
             PROBE.fetch_add(1, Ordering::Relaxed)
         );
         let mut child = Command::new(bin)
-            .args(base_args(addr))
-            .args(["-F", FORMAT, "-W", &timeout_s.to_string()])
+            .args(base_args(addr, version))
+            .args(["-F", format, "-W", &timeout_s.to_string()])
             .args(args)
             .args(["-t", &probe_topic])
             .stdin(Stdio::null())
@@ -166,13 +186,38 @@ impl Sub {
         };
         let mut fields = line.splitn(5, '|').skip(1);
         let mut field = || fields.next().unwrap_or_default().to_string();
-        let (topic, qos, retain, payload) = (field(), field(), field(), field());
+        let (topic, qos, retain, rest) = (field(), field(), field(), field());
+        let (payload, props) = match rest.split_once("|props=") {
+            Some((p, props)) => (p.to_owned(), props.to_owned()),
+            None => (rest, String::new()),
+        };
         CliMessage {
             topic,
             qos: qos.parse().expect("QoS digit"),
             retain: retain == "1",
             payload,
+            props,
         }
+    }
+
+    /// The next message printed within `within`, or `None`.
+    pub async fn message_within(&mut self, within: Duration) -> Option<CliMessage> {
+        let deadline = Instant::now() + within;
+        let probe_prefix = format!("MSG|{}|", self.probe_topic);
+        let line = loop {
+            if let Some(line) = self.unread.pop_front() {
+                break line;
+            }
+            match self.read_line(deadline).await {
+                Some(line) if line.starts_with("MSG|") && !line.starts_with(&probe_prefix) => {
+                    break line;
+                }
+                Some(_) => {}
+                None => return None,
+            }
+        };
+        self.unread.push_front(line);
+        Some(self.next_message().await)
     }
 
     /// SIGKILL: the client gets no chance to send DISCONNECT.

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod mosquitto;
 pub mod raw;
 pub mod rumqtt;
+pub mod rumqtt5;
 
 use mqttspec_broker::driver::{self, RunningBroker};
 use std::future::Future;

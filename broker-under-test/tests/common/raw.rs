@@ -1,5 +1,6 @@
-//! A bare MQTT 3.1.1 client on our codec, for what client libraries hide: exact packet
-//! timing (keep alive) and bytes no library would send (malformed packets).
+//! A bare MQTT client on our codec, for what client libraries hide: exact packet timing
+//! (keep alive) and bytes no library would send (malformed packets). It speaks the version
+//! of the last CONNECT it sent (3.1.1 until then).
 
 use bytes::BytesMut;
 use mqttspec_codec::reason::v311;
@@ -60,7 +61,12 @@ impl RawClient {
     }
 
     pub async fn send(&mut self, packet: &Packet) {
-        let bytes = packet.to_bytes(V311).expect("encode packet");
+        if let Packet::Connect(c) = packet {
+            self.decoder.version = c.version;
+        }
+        let bytes = packet
+            .to_bytes(self.decoder.version)
+            .expect("encode packet");
         self.send_bytes(&bytes).await;
     }
 

@@ -41,6 +41,51 @@ pub struct BrokerArgs {
     /// ACL file (`user NAME` and `topic [read|write|readwrite] FILTER` lines).
     #[arg(long)]
     pub acl: Option<PathBuf>,
+    // MQTT 5.0 options. Each declined capability is announced in the CONNACK to 5.0
+    // clients, and a 5.0 client using it anyway is disconnected with its reason code.
+    /// Highest QoS accepted and granted (5.0 Maximum QoS; a 5.0 PUBLISH above it gets
+    /// DISCONNECT 0x9B).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub maximum_qos: u8,
+    /// Retained messages (5.0 Retain Available); `false` retains nothing.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub retain_available: bool,
+    /// Wildcard subscriptions (5.0 Wildcard Subscription Available).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub wildcard_subscriptions: bool,
+    /// Shared subscriptions, `$share/group/filter` (5.0 Shared Subscription Available).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub shared_subscriptions: bool,
+    /// Subscription Identifiers (5.0 Subscription Identifier Available).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub subscription_identifiers: bool,
+    /// Topic aliases a 5.0 client may set (CONNACK Topic Alias Maximum); 0 refuses them.
+    #[arg(long, default_value_t = Config::default().topic_alias_maximum)]
+    pub topic_alias_maximum: u16,
+    /// Unacknowledged QoS 1/2 PUBLISH a 5.0 client may send (CONNACK Receive Maximum).
+    #[arg(long, default_value_t = Config::default().receive_maximum, value_parser = clap::value_parser!(u16).range(1..))]
+    pub receive_maximum: u16,
+    /// Keep alive imposed on 5.0 clients, in seconds (CONNACK Server Keep Alive); by default
+    /// the client's own.
+    #[arg(long)]
+    pub server_keep_alive: Option<u16>,
+    /// Longest Session Expiry Interval granted, in seconds; 4294967295 means no cap.
+    #[arg(long, default_value_t = Config::default().session_expiry_max)]
+    pub session_expiry_max: u32,
+    /// Response Information prefix for 5.0 clients that request it (the client id and '/'
+    /// follow); an empty string sends none.
+    #[arg(long, default_value = "response/")]
+    pub response_information: String,
+    /// Refuse every CONNECT with 0x9C (Use another server) and this Server Reference.
+    #[arg(long)]
+    pub server_reference: Option<String>,
+    /// Enhanced authentication: SCRAM-SHA-256 against the --users file; a CONNECT naming
+    /// another method gets CONNACK 0x8C.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub enhanced_auth: bool,
+    /// Subscriptions one session may hold; more get SUBACK 0x97 (5.0) or 0x80 (3.1.1).
+    #[arg(long, default_value_t = Config::default().max_subscriptions)]
+    pub max_subscriptions: usize,
 }
 
 /// `--allow-anonymous`.
@@ -78,8 +123,36 @@ impl BrokerArgs {
             },
             users,
             acl,
+            maximum_qos: mqttspec_codec::QoS::from_u8(self.maximum_qos)
+                .ok_or_else(|| format!("--maximum-qos {} is not 0, 1 or 2", self.maximum_qos))?,
+            retain_available: self.retain_available,
+            wildcard_subscriptions: self.wildcard_subscriptions,
+            shared_subscriptions: self.shared_subscriptions,
+            subscription_identifiers: self.subscription_identifiers,
+            topic_alias_maximum: self.topic_alias_maximum,
+            receive_maximum: self.receive_maximum,
+            server_keep_alive: self.server_keep_alive,
+            session_expiry_max: self.session_expiry_max,
+            response_information: Some(self.response_information.clone()).filter(|r| !r.is_empty()),
+            server_reference: self.server_reference.clone(),
+            enhanced_auth: self.enhanced_auth,
+            max_subscriptions: self.max_subscriptions,
+            nonce_seed: nonce_seed(),
             ..Config::default()
         })
+    }
+}
+
+/// A seed for the enhanced-authentication nonces from the operating system; a fixed one if
+/// it has none to give (the nonces then repeat across runs, which only weakens SCRAM's
+/// replay protection, and is logged).
+fn nonce_seed() -> u64 {
+    match auth::password::random_salt() {
+        Ok(bytes) => u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()),
+        Err(e) => {
+            tracing::warn!("no random seed for authentication nonces: {e}");
+            0
+        }
     }
 }
 
@@ -92,6 +165,9 @@ pub async fn main(args: BrokerArgs) -> i32 {
         }
     };
     tracing::info!(?config, "starting the reference broker");
+    // Installed before the "listening" line, so a SIGTERM sent as soon as a script sees it
+    // stops the broker cleanly rather than killing it.
+    let signals = Signals::install();
     let broker = match mqttspec_broker::driver::start(args.listen, config).await {
         Ok(b) => b,
         Err(e) => {
@@ -101,17 +177,29 @@ pub async fn main(args: BrokerArgs) -> i32 {
     };
     // Scripts wait for this line to learn the port.
     println!("listening on {}", broker.local_addr);
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("signal received, stopping");
     broker.shutdown().await;
     exit::OK
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and Ctrl-C, listened for from the moment of [`Signals::install`].
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
             tokio::select! {
                 biased;
                 _ = tokio::signal::ctrl_c() => {}
@@ -119,8 +207,8 @@ async fn wait_for_signal() {
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[derive(Debug, Args)]

@@ -58,10 +58,13 @@ pub fn main() -> i32 {
         Command::Sim(args) => return sim::main(args),
         other => other,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The reference broker's core is one state machine behind one lock: a single worker
+    // thread serves it best (no wake-ups across threads; measured in docs/bench-broker.md).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli, Command::Broker(_)) {
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mqttspec: cannot start the async runtime: {e}");

@@ -100,7 +100,7 @@ fn normalise(s: &str) -> String {
 
 impl Broker {
     /// Routing with the matching and subscription faults: every subscription is examined.
-    pub(crate) fn route_with_faults(&mut self, now: Time, msg: &Message) {
+    pub(crate) fn route_with_faults(&mut self, now: Time, msg: &Message) -> usize {
         let f = &self.config.faults;
         let mut targets: Vec<(String, QoS, u8)> = Vec::new();
         for (client, session) in &self.sessions {
@@ -118,14 +118,15 @@ impl Broker {
                     mqttspec_codec::topic::matches(filter, &msg.topic)
                 };
                 if hit {
-                    let (qos, copies) = best.unwrap_or((sub.qos, sub.copies));
-                    best = Some((qos.max(sub.qos), copies.max(sub.copies)));
+                    let (qos, copies) = best.unwrap_or((sub.entry.qos, sub.copies));
+                    best = Some((qos.max(sub.entry.qos), copies.max(sub.copies)));
                 }
             }
             if let Some((qos, copies)) = best {
                 targets.push((client.clone(), qos, copies));
             }
         }
+        let handed = targets.len();
         for (client, qos, copies) in targets {
             let Some(session) = self.sessions.get_mut(&client) else {
                 continue;
@@ -136,10 +137,12 @@ impl Broker {
                     &mut self.out,
                     msg.delivery(qos, false),
                     &self.config,
+                    now,
                 );
                 count_drop(&mut self.stats, &client, result);
             }
         }
+        handed
     }
 
     /// `session_shared_across_client_ids`: a CleanSession 0 CONNECT without a session of its
@@ -161,8 +164,10 @@ impl Broker {
             return;
         };
         for (filter, sub) in &session.subscriptions {
-            self.subscriptions.remove(filter, &old_id);
-            self.subscriptions.insert(filter, client_id, sub.qos);
+            self.unindex(&old_id, filter, sub.shared);
+            if !sub.shared {
+                self.subscriptions.insert(filter, client_id, sub.entry);
+            }
         }
         self.sessions.insert(client_id.to_owned(), session);
     }

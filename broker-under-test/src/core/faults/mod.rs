@@ -11,9 +11,9 @@
 
 pub(crate) mod matching;
 pub(crate) mod patch;
+pub(crate) mod v5;
 pub(crate) mod validate;
 
-use super::message::Message;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -26,7 +26,7 @@ pub struct UnknownFault(pub String);
 #[derive(Debug, Default)]
 pub(crate) struct FaultState {
     /// `will_kept_across_connections`: the last will each client id set.
-    pub kept_wills: BTreeMap<String, Message>,
+    pub kept_wills: BTreeMap<String, crate::core::will::StoredWill>,
     /// Counts session detachments, to find the most recently stored session.
     pub sequence: u64,
 }
@@ -319,6 +319,78 @@ faults! {
     ignore_unknown_packet_types,
     /// CONNACK, SUBACK, UNSUBACK and PINGRESP from a client are ignored (3.1.1/MQTT-4.8.0-1).
     ignore_server_only_packets,
+    // MQTT 5.0: sessions, CONNECT and CONNACK
+    /// A session with a non-zero Session Expiry Interval ends with its connection, like one with 0 (5.0/MQTT-3.1.2-23).
+    session_expiry_ignored,
+    /// A session whose Session Expiry Interval has passed is kept and resumed (5.0/MQTT-4.1.0-2).
+    session_never_expires,
+    /// A DISCONNECT raising the Session Expiry Interval from 0 is accepted instead of being a protocol error (5.0 section 3.14.2.2.2, 5.0/MQTT-4.13.1-1).
+    session_expiry_raised_from_zero,
+    /// The CONNACK for an empty client id lacks the Assigned Client Identifier (5.0/MQTT-3.1.3-7, 5.0/MQTT-3.2.2-16).
+    assigned_client_id_missing,
+    /// The CONNACK carries Response Information though the client did not request it (5.0/MQTT-3.1.2-28).
+    response_information_unrequested,
+    /// Reason strings are sent on every packet although the client set Request Problem Information 0 (5.0/MQTT-3.1.2-29).
+    problem_information_ignored,
+    /// The broker closes 5.0 connections without a DISCONNECT first, also on takeover (5.0/MQTT-3.1.4-3).
+    no_server_disconnect,
+    // MQTT 5.0: wills
+    /// The will is published as soon as the connection ends, whatever its Will Delay Interval (5.0/MQTT-3.1.2-8).
+    will_delay_ignored,
+    /// A will waiting for its delay is still published after the client reconnected in time (5.0/MQTT-3.1.3-9).
+    delayed_will_sent_after_reconnect,
+    /// DISCONNECT with reason 0x04 (Disconnect with Will Message) discards the will (5.0/MQTT-3.1.2-8).
+    disconnect_with_will_ignored,
+    /// The will's properties are published in reverse order (5.0/MQTT-3.1.3-10).
+    will_user_properties_reversed,
+    // MQTT 5.0: PUBLISH properties
+    /// Messages are delivered after their Message Expiry Interval ran out (5.0/MQTT-3.3.2-5).
+    message_expiry_ignored,
+    /// The Message Expiry Interval is forwarded as received, not reduced by the time the message waited, and not applied (5.0/MQTT-3.3.2-6).
+    message_expiry_not_reduced,
+    /// User Properties are not forwarded (5.0/MQTT-3.3.2-17).
+    user_properties_dropped,
+    /// User Properties are forwarded in reverse order (5.0/MQTT-3.3.2-18).
+    user_properties_reordered,
+    /// The Response Topic is not forwarded (5.0/MQTT-3.3.2-15).
+    response_topic_dropped,
+    /// Correlation Data is not forwarded (5.0/MQTT-3.3.2-16).
+    correlation_data_dropped,
+    /// The Content Type is not forwarded (5.0/MQTT-3.3.2-20).
+    content_type_dropped,
+    /// The Payload Format Indicator is not forwarded (5.0/MQTT-3.3.2-4).
+    payload_format_indicator_dropped,
+    // MQTT 5.0: topic aliases, flow control, packet size
+    /// A Topic Alias of 0 or above the broker's Topic Alias Maximum is accepted (5.0 section 3.3.2.3.4, 5.0/MQTT-4.13.1-1).
+    invalid_topic_alias_accepted,
+    /// A Topic Alias the client sets is not remembered, so using it later is refused (5.0/MQTT-3.3.2-12).
+    topic_alias_mapping_ignored,
+    /// The broker sends Topic Aliases to a client that allowed none (5.0/MQTT-3.1.2-27).
+    topic_alias_without_client_consent,
+    /// The broker's Topic Aliases exceed the client's Topic Alias Maximum (5.0/MQTT-3.1.2-26, 5.0/MQTT-3.3.2-11).
+    topic_alias_over_maximum,
+    /// The broker sends more unacknowledged QoS 1/2 PUBLISH packets than the client's Receive Maximum (5.0/MQTT-3.3.4-9).
+    receive_maximum_ignored,
+    /// A client exceeding the broker's Receive Maximum is not disconnected with 0x93 (5.0 section 3.3.4, 5.0/MQTT-4.13.1-1).
+    receive_maximum_not_enforced,
+    /// The broker sends PUBLISH packets larger than the client's Maximum Packet Size (5.0/MQTT-3.1.2-24).
+    max_packet_size_ignored,
+    // MQTT 5.0: subscriptions
+    /// No Local is ignored: a client gets its own messages back (5.0/MQTT-3.8.3-3).
+    no_local_ignored,
+    /// Retain As Published is ignored: forwarded messages always have RETAIN 0 (5.0/MQTT-3.3.1-13).
+    retain_as_published_ignored,
+    /// Retain Handling 1 and 2 are read as 0: retained messages are sent on every subscribe (5.0/MQTT-3.3.1-10, 5.0/MQTT-3.3.1-11).
+    retain_handling_ignored,
+    /// Deliveries carry no Subscription Identifier (5.0/MQTT-3.3.4-3).
+    subscription_identifier_missing,
+    /// Every member of a shared subscription gets each message, not one of them (5.0 section 4.8.2; 5.0/MQTT-4.5.0-1).
+    shared_delivered_to_every_member,
+    // MQTT 5.0: enhanced authentication
+    /// A CONNECT with an unknown Authentication Method is accepted (5.0/MQTT-4.12.0-1).
+    unknown_auth_method_accepted,
+    /// AUTH packets and the CONNACK lack the Authentication Method (5.0/MQTT-4.12.0-5).
+    auth_method_missing,
 }
 
 #[cfg(test)]

@@ -69,23 +69,7 @@ fn second_connect_is_a_protocol_violation() {
 #[test]
 fn unsupported_protocol_levels_get_0x01_and_close() {
     // 3.1.1/MQTT-3.1.2-2, 3.1.1/MQTT-3.2.2-5
-    let v5 = Connect {
-        version: ProtocolVersion::V5,
-        ..connect("five", true)
-    };
-    let v5_bytes = Packet::from(v5)
-        .to_bytes(ProtocolVersion::V5)
-        .unwrap()
-        .to_vec();
-    // A 3.1.1 body that announces level 5: the codec cannot read it as 5.0 either.
-    let mut v5_odd = Packet::from(connect("odd", true))
-        .to_bytes(ProtocolVersion::V311)
-        .unwrap()
-        .to_vec();
-    v5_odd[8] = 5;
     for bytes in [
-        v5_bytes,
-        v5_odd,
         raw_connect(b"MQTT", 9, 0x02, "nine", &[]),
         raw_connect(b"MQIsdp", 3, 0x02, "three", &[]),
     ] {
@@ -103,6 +87,29 @@ fn unsupported_protocol_levels_get_0x01_and_close() {
         assert!(b.closed(conn));
         assert_eq!(b.broker.stats().sessions, 0);
     }
+}
+
+#[test]
+fn level_5_is_spoken_and_a_malformed_5_0_connect_closes() {
+    // A 3.1.1 body that announces level 5 lacks the property block: malformed 5.0
+    // (5.0/MQTT-3.1.4-1), closed without CONNACK.
+    let mut v5_odd = Packet::from(connect("odd", true))
+        .to_bytes(ProtocolVersion::V311)
+        .unwrap()
+        .to_vec();
+    v5_odd[8] = 5;
+    let mut b = bench();
+    let conn = b.open();
+    b.send_raw(conn, &v5_odd);
+    assert!(b.recv(conn).is_empty());
+    assert!(b.closed(conn));
+    let v5 = Connect {
+        version: ProtocolVersion::V5,
+        ..connect("five", true)
+    };
+    let (conn, ack) = b.connect_with(v5);
+    assert_eq!(ack.code, ReasonCode::SUCCESS);
+    assert!(!b.closed(conn));
 }
 
 #[test]

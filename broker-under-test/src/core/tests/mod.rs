@@ -5,12 +5,16 @@ mod auth;
 mod connect;
 #[cfg(feature = "faults")]
 mod faults;
+#[cfg(feature = "faults")]
+mod faults_v5;
 mod keepalive;
 mod limits;
 mod qos;
 mod retained;
 mod session;
 mod subscribe;
+mod v5;
+mod v5_flow;
 mod will;
 
 use super::{Action, Broker, ConnId, Event, Time};
@@ -18,8 +22,8 @@ use crate::config::Config;
 use bytes::{Bytes, BytesMut};
 use mqttspec_codec::reason::v311;
 use mqttspec_codec::{
-    ConnAck, Connect, Decoder, Packet, ProtocolVersion, Publish, QoS, ReasonCode, SubAck,
-    Subscribe, Subscription, Will,
+    ConnAck, Connect, Decoder, Packet, Properties, Property, ProtocolVersion, Publish, QoS,
+    ReasonCode, SubAck, Subscribe, Subscription, Will,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -28,6 +32,8 @@ use std::time::Duration;
 /// What one connection got from the broker.
 #[derive(Default)]
 struct Log {
+    /// The version of the CONNECT sent on it.
+    version: Option<ProtocolVersion>,
     bytes: BytesMut,
     packets: VecDeque<Packet>,
     closed: bool,
@@ -77,9 +83,16 @@ impl Bench {
         conn
     }
 
-    /// Sends a packet from the client (a CONNECT in the version it names).
+    /// Sends a packet from the client (a CONNECT in the version it names, anything else in
+    /// the version of the connection's CONNECT).
     pub fn send(&mut self, conn: ConnId, packet: impl Into<Packet>) {
-        let bytes = packet.into().to_bytes(ProtocolVersion::V311).unwrap();
+        let packet = packet.into();
+        let log = self.logs.entry(conn).or_default();
+        if let Packet::Connect(c) = &packet {
+            log.version = Some(c.version);
+        }
+        let version = log.version.unwrap_or(ProtocolVersion::V311);
+        let bytes = packet.to_bytes(version).unwrap();
         self.send_raw(conn, &bytes);
     }
 
@@ -107,7 +120,7 @@ impl Bench {
         self.now = target;
     }
 
-    fn pump(&mut self) {
+    pub fn pump(&mut self) {
         while let Some(action) = self.broker.poll_action() {
             match action {
                 Action::Send { conn, bytes } => {
@@ -124,7 +137,8 @@ impl Bench {
                         strict,
                         ..mqttspec_codec::DecodeOptions::default()
                     };
-                    let decoder = Decoder::with_options(ProtocolVersion::V311, options);
+                    let version = log.version.unwrap_or(ProtocolVersion::V311);
+                    let decoder = Decoder::with_options(version, options);
                     while let Some(p) = decoder.decode(&mut log.bytes).unwrap() {
                         self.trace.push(format!("{:?} {conn:?} {p:?}", self.now));
                         log.packets.push_back(p);
@@ -204,6 +218,65 @@ impl Bench {
                 assert_eq!(return_codes, &[ReasonCode(qos.as_u8())]);
             }
             other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+}
+
+/// A 5.0 CONNECT with these properties.
+pub(super) fn connect5(client_id: &str, clean: bool, props: &[Property]) -> Connect {
+    Connect {
+        version: ProtocolVersion::V5,
+        properties: Properties(props.to_vec()),
+        ..connect(client_id, clean)
+    }
+}
+
+impl Bench {
+    /// Connects a 5.0 client and checks it was accepted; returns the CONNACK too.
+    pub fn connect5(
+        &mut self,
+        client_id: &str,
+        clean: bool,
+        props: &[Property],
+    ) -> (ConnId, ConnAck) {
+        let (conn, ack) = self.connect_with(connect5(client_id, clean, props));
+        assert_eq!(ack.code, ReasonCode::SUCCESS, "{client_id}: {ack:?}");
+        (conn, ack)
+    }
+
+    /// Subscribes with 5.0 options and properties; returns the SUBACK codes.
+    pub fn subscribe5(
+        &mut self,
+        conn: ConnId,
+        filter: &str,
+        options: mqttspec_codec::SubscribeOptions,
+        props: &[Property],
+    ) -> Vec<ReasonCode> {
+        self.send(
+            conn,
+            Subscribe {
+                packet_id: 7,
+                properties: Properties(props.to_vec()),
+                subscriptions: vec![Subscription {
+                    filter: filter.into(),
+                    options,
+                }],
+            },
+        );
+        let first = self.logs.get_mut(&conn).and_then(|l| l.packets.pop_front());
+        match first {
+            Some(Packet::SubAck(a)) => a.return_codes,
+            other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+
+    /// The DISCONNECT `conn` got before being closed.
+    pub fn disconnected_with(&mut self, conn: ConnId) -> ReasonCode {
+        assert!(self.closed(conn), "{conn:?} not closed");
+        let got = self.recv(conn);
+        match got.last() {
+            Some(Packet::Disconnect(d)) => d.reason(),
+            other => panic!("expected DISCONNECT, got {other:?} in {got:?}"),
         }
     }
 }
