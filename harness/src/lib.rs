@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod coverage;
+pub mod embedded;
 pub mod engine;
 pub mod probe;
 pub mod report;

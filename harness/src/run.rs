@@ -205,11 +205,23 @@ pub async fn run(
 ) -> Result<Report, TargetError> {
     // Wall time: the report says how long the run took for the person waiting.
     let started = std::time::Instant::now();
+    // What the reference broker offers beyond its CONNACK is known from its configuration.
+    let with_stated;
+    let settings = match target {
+        Target::Embedded | Target::Simulated if settings.stated.is_none() => {
+            with_stated = RunSettings {
+                stated: Some(crate::embedded::capabilities(&crate::embedded::config())),
+                ..settings.clone()
+            };
+            &with_stated
+        }
+        _ => settings,
+    };
     let (addr, shown, broker) = match target {
         Target::Embedded => {
             let broker = mqttspec_broker::driver::start(
                 SocketAddr::from(([127, 0, 0, 1], 0)),
-                mqttspec_broker::Config::default(),
+                crate::embedded::config(),
             )
             .await
             .map_err(|e| TargetError::Embedded(e.to_string()))?;
@@ -263,7 +275,7 @@ async fn run_simulated(
         crate::sim::scenarios::run_scenarios(
             scenarios,
             &for_sim,
-            &crate::sim::scenarios::SimBroker::Reference(Box::default()),
+            &crate::sim::scenarios::SimBroker::Reference(Box::new(crate::embedded::config())),
             &progress,
         )
     })

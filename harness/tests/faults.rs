@@ -54,12 +54,14 @@ async fn every_scenario_fails_under_each_of_its_faults() {
                 let _permit = permits.acquire_owned().await;
                 let config = Config {
                     faults,
-                    ..Config::default()
+                    ..mqttspec::embedded::config()
                 };
+                let stated = mqttspec::embedded::capabilities(&config);
                 let broker = driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                     .await
                     .expect("start the reference broker");
-                let opts = RunOptions::new(broker.local_addr, 11);
+                let mut opts = RunOptions::new(broker.local_addr, 11);
+                opts.stated = Some(stated);
                 let result = run_scenario(&scenario, index, &opts).await;
                 broker.shutdown().await;
                 (scenario.path.clone(), fault, result.verdict, result.reason)
@@ -91,7 +93,9 @@ fn every_scenario_fails_under_each_of_its_faults_in_the_simulator() {
         seed: 11,
         expect_timeout: std::time::Duration::from_secs(2),
         credentials: None,
-        stated: None,
+        stated: Some(mqttspec::embedded::capabilities(
+            &mqttspec::embedded::config(),
+        )),
     };
     let mut cases = Vec::new();
     for (index, scenario) in scenarios.into_iter().enumerate() {
@@ -117,7 +121,7 @@ fn every_scenario_fails_under_each_of_its_faults_in_the_simulator() {
                     };
                     let config = Config {
                         faults,
-                        ..Config::default()
+                        ..mqttspec::embedded::config()
                     };
                     let broker = SimBroker::Reference(Box::new(config));
                     let result = simulate_scenario(scenario.clone(), index, &settings, &broker);

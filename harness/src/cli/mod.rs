@@ -26,7 +26,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// Show which specification statements the scenarios check.
     Coverage(coverage::CoverageArgs),
-    /// Run the reference broker (MQTT 3.1.1) until SIGINT or SIGTERM.
+    /// Run the reference broker (MQTT 3.1.1 and 5.0 on one port) until SIGINT or SIGTERM.
     Broker(broker::BrokerArgs),
     /// Simulate a device fleet on a flaky network against the reference broker (virtual time),
     /// or against a real broker in real time (--target).
