@@ -6,6 +6,10 @@
 use crate::auth::{Acl, Users};
 use std::time::Duration;
 
+/// The test-only legal variations: behaviours 3.1.1 allows that differ from the reference
+/// broker's defaults (`src/core/faults/variations.rs`).
+#[cfg(feature = "faults")]
+pub use crate::core::faults::variations::{UnknownVariation, Variations};
 /// The test-only fault switches: each flag breaks one behaviour on purpose, so that the
 /// conformance harness can prove a scenario fails on a broken broker. The list, with one
 /// line per fault saying what the broken broker does, is in `src/core/faults/mod.rs`.
@@ -17,7 +21,7 @@ pub use crate::core::faults::{Faults, UnknownFault};
 pub struct Config {
     /// Largest packet accepted from a client, fixed header included. A client that announces
     /// a bigger one is disconnected as soon as its fixed header is read (its will is
-    /// published). Default: 1 MiB.
+    /// published). Default: 4 MiB, room for a 1 MiB payload with its headers.
     pub max_packet_size: u32,
     /// QoS 1/2 messages sent to one client and not yet acknowledged; more wait in the queue
     /// and go out, in order, as acknowledgements free the window. Values below 1 count as 1,
@@ -50,6 +54,9 @@ pub struct Config {
     /// Test-only faults, all off by default.
     #[cfg(feature = "faults")]
     pub faults: Faults,
+    /// Test-only legal variations, all off by default.
+    #[cfg(feature = "faults")]
+    pub variations: Variations,
 }
 
 /// Who may connect without a user name.
@@ -78,7 +85,7 @@ impl Anonymous {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_packet_size: 1024 * 1024,
+            max_packet_size: 4 * 1024 * 1024,
             max_inflight: 32,
             max_queued: 10_000,
             max_connections: 10_000,
@@ -88,6 +95,8 @@ impl Default for Config {
             acl: None,
             #[cfg(feature = "faults")]
             faults: Faults::default(),
+            #[cfg(feature = "faults")]
+            variations: Variations::default(),
         }
     }
 }

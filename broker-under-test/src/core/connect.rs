@@ -22,6 +22,10 @@ impl Broker {
         if connect.version != ProtocolVersion::V311 {
             return self.refuse(now, conn, v311::UNACCEPTABLE_PROTOCOL_VERSION);
         }
+        if connect.keep_alive == 0 && variation!(self.config, refuse_keepalive_zero) {
+            // 3.1.1/MQTT-3.2.2-6: no return code fits, so no CONNACK.
+            return self.close(now, conn, CloseReason::Refused);
+        }
         let clean = connect.clean_start && !fault!(self.config, clean_session_ignored);
         let client_id = match self.client_id_for(&connect, clean) {
             Ok(id) => id,
@@ -120,6 +124,10 @@ impl Broker {
     /// The client identifier this connection will use, or the CONNACK code refusing it.
     fn client_id_for(&mut self, connect: &Connect, clean: bool) -> Result<String, ReasonCode> {
         if connect.client_id.is_empty() {
+            // 3.1.1/MQTT-3.1.3-6 lets a server refuse it (3.1.1/MQTT-3.1.3-9: with 0x02).
+            if variation!(self.config, refuse_empty_client_id) {
+                return Err(v311::IDENTIFIER_REJECTED);
+            }
             // 3.1.1/MQTT-3.1.3-8: an empty identifier needs CleanSession 1.
             if !clean && !fault!(self.config, accept_empty_client_id_persistent) {
                 return Err(v311::IDENTIFIER_REJECTED);

@@ -131,7 +131,7 @@ impl Broker {
         match packet {
             Packet::Publish(p) => self.on_publish(now, conn, &client_id, p),
             Packet::PubAck(a) => self.on_puback(&client_id, a.packet_id),
-            Packet::PubRec(a) => self.on_pubrec(&client_id, a.packet_id),
+            Packet::PubRec(a) => self.on_pubrec(now, conn, &client_id, a.packet_id),
             Packet::PubRel(a) => self.on_pubrel(conn, &client_id, a.packet_id),
             Packet::PubComp(a) => self.on_pubcomp(&client_id, a.packet_id),
             Packet::Subscribe(s) => self.on_subscribe(now, conn, &client_id, s),
@@ -217,12 +217,14 @@ pub(super) fn keep_alive_deadline(config: &Config, now: Time, keep_alive: u16) -
         return None;
     }
     let keep_alive = match keep_alive {
-        0 if fault!(config, keepalive_zero_times_out) => 1,
+        0 if variation!(config, keepalive_zero_closed_when_idle) => 1,
         k => k,
     };
     let grace = keep_alive_grace(keep_alive)?;
-    let grace = if fault!(config, keepalive_close_at_1x) {
+    let grace = if variation!(config, keepalive_close_at_1x) {
         grace * 2 / 3
+    } else if fault!(config, keepalive_close_at_3x) {
+        grace * 2
     } else {
         grace
     };

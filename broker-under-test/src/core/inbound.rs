@@ -8,7 +8,11 @@ use mqttspec_codec::{PubAck, PubComp, PubRec, Publish, QoS};
 
 impl Broker {
     pub(super) fn on_publish(&mut self, now: Time, conn: ConnId, client_id: &str, p: Publish) {
-        if fault!(self.config, topic_length_limit_1024) && p.topic.len() > 1024 {
+        if variation!(self.config, topic_length_limit_1024) && p.topic.len() > 1024 {
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
+        let dollar = p.topic.starts_with('$');
+        if dollar && variation!(self.config, close_on_dollar_publish) {
             return self.close(now, conn, CloseReason::ProtocolError);
         }
         // 3.1.1/MQTT-3.3.5-2: a PUBLISH the ACL denies is acknowledged normally and dropped.
@@ -44,7 +48,7 @@ impl Broker {
                 }
             }
         }
-        if allowed {
+        if allowed && !(dollar && variation!(self.config, drop_dollar_publishes)) {
             self.publish(now, Message::from_publish(&p), Some(client_id));
         }
     }
@@ -84,10 +88,20 @@ impl Broker {
 
     /// PUBREC for a QoS 2 message the broker sent: answered with PUBREL
     /// (3.1.1/MQTT-4.3.3-1); an unknown identifier is ignored.
-    pub(super) fn on_pubrec(&mut self, client_id: &str, id: u16) {
+    pub(super) fn on_pubrec(&mut self, now: Time, conn: ConnId, client_id: &str, id: u16) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
+        #[cfg(feature = "faults")]
+        if self.config.variations.pubrel_delayed {
+            // The PUBREL goes to a scratch outbox, and out later (a legal variation).
+            if s.on_pubrec(id, &mut super::outbox::Outbox::default()) {
+                self.hold_pubrel(now, conn, id);
+            }
+            return;
+        }
+        #[cfg(not(feature = "faults"))]
+        let _ = (now, conn);
         if !s.on_pubrec(id, &mut self.out) {
             tracing::debug!(
                 client_id,

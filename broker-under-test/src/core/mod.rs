@@ -33,6 +33,18 @@ macro_rules! fault {
     }};
 }
 
+/// Whether a legal variation (see `faults::variations`) is on; like `fault!`, the constant
+/// `false` without the `faults` feature.
+macro_rules! variation {
+    ($config:expr, $name:ident) => {{
+        #[cfg(feature = "faults")]
+        let on = $config.variations.$name;
+        #[cfg(not(feature = "faults"))]
+        let on = $crate::core::no_fault(&$config);
+        on
+    }};
+}
+
 /// `fault!` without the `faults` feature. A function rather than the literal `false`, which
 /// would make the boolean lints read every guarded branch as dead logic; inlined, it costs
 /// nothing.
@@ -172,6 +184,8 @@ impl Broker {
         while let Some(conn) = self.timers.pop_due(now) {
             self.on_deadline(now, conn);
         }
+        #[cfg(feature = "faults")]
+        self.send_held(now);
     }
 
     /// The next action for the driver, in order.
@@ -181,7 +195,10 @@ impl Broker {
 
     /// When the core next wants `handle_timeout`, if ever.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.timers.next()
+        let next = self.timers.next();
+        #[cfg(feature = "faults")]
+        let next = self.next_held(next);
+        next
     }
 
     /// Current counters.

@@ -30,7 +30,8 @@ impl Broker {
     fn route(&mut self, now: Time, msg: &Message) {
         let _ = now;
         #[cfg(feature = "faults")]
-        if self.config.faults.needs_linear_routing() {
+        if self.config.faults.needs_linear_routing() || self.config.variations.copy_per_subscription
+        {
             return self.route_with_faults(now, msg);
         }
         for (client, granted) in self.subscriptions.matches(&msg.topic) {
@@ -71,5 +72,7 @@ pub(super) fn deliver(
     if session.conn.is_none() && fault!(config, no_offline_queue) {
         return Delivered::Discarded;
     }
+    #[cfg(feature = "faults")]
+    let msg = super::faults::truncate_delivery(msg, &config.faults);
     session.deliver(out, msg, config)
 }

@@ -96,6 +96,14 @@ impl Session {
                     out.send(conn, msg.to_publish(0, fault!(config, qos0_dup_set)));
                     Delivered::Sent
                 }
+                // 3.1.1/MQTT-3.1.2-5: QoS 0 messages MAY be kept for an offline session.
+                None if !self.clean
+                    && variation!(config, queue_qos0_offline)
+                    && self.queue.len() < config.max_queued =>
+                {
+                    self.queue.push_back(msg);
+                    Delivered::Queued
+                }
                 None => Delivered::Discarded,
             };
         }
@@ -147,12 +155,22 @@ impl Session {
     }
 
     /// Moves queued messages into the window as far as it allows.
+    /// Queued QoS 0 messages (kept only with a variation) go out at once, outside the window.
     pub fn fill_window(&mut self, out: &mut Outbox, config: &Config) {
-        while self.conn.is_some() && self.inflight.len() < config.inflight_window() {
-            let Some(msg) = self.queue.pop_front() else {
-                break;
-            };
-            self.send_new(out, msg, config);
+        while let Some(conn) = self.conn {
+            match self.queue.front() {
+                Some(m) if m.qos == QoS::AtMostOnce => {
+                    if let Some(msg) = self.queue.pop_front() {
+                        out.send(conn, msg.to_publish(0, false));
+                    }
+                }
+                Some(_) if self.inflight.len() < config.inflight_window() => {
+                    if let Some(msg) = self.queue.pop_front() {
+                        self.send_new(out, msg, config);
+                    }
+                }
+                _ => break,
+            }
         }
     }
 

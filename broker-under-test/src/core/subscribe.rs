@@ -18,7 +18,7 @@ struct Granted {
 
 impl Broker {
     pub(super) fn on_subscribe(&mut self, now: Time, conn: ConnId, client_id: &str, s: Subscribe) {
-        if fault!(self.config, topic_length_limit_1024)
+        if variation!(self.config, topic_length_limit_1024)
             && s.subscriptions.iter().any(|f| f.filter.len() > 1024)
         {
             return self.close(now, conn, CloseReason::ProtocolError);
@@ -36,11 +36,19 @@ impl Broker {
             codes.push(code);
             granted.extend(grant);
         }
+        // 3.1.1/MQTT-3.3.1-6: each new subscription gets the retained messages it matches,
+        // after the SUBACK (3.8.4 also allows them before it: a variation).
+        let early = variation!(self.config, retained_before_suback);
+        if early {
+            for g in &granted {
+                self.send_retained(client_id, g);
+            }
+        }
         self.send_suback(conn, s.packet_id, codes, &granted);
-        // 3.1.1/MQTT-3.3.1-6: after the SUBACK, each new subscription gets the retained
-        // messages it matches.
-        for g in granted {
-            self.send_retained(client_id, &g);
+        if !early {
+            for g in &granted {
+                self.send_retained(client_id, g);
+            }
         }
     }
 
@@ -62,6 +70,12 @@ impl Broker {
             tracing::debug!(client_id, filter, "SUBSCRIBE denied by ACL");
             return (v311::SUBSCRIPTION_FAILURE, None);
         }
+        #[cfg(feature = "faults")]
+        let qos = self
+            .config
+            .variations
+            .grant_cap()
+            .map_or(qos, |cap| qos.min(cap));
         let Some(session) = self.sessions.get_mut(client_id) else {
             return (v311::SUBSCRIPTION_FAILURE, None);
         };

@@ -11,6 +11,8 @@ mod qos;
 mod retained;
 mod session;
 mod subscribe;
+#[cfg(feature = "faults")]
+mod variations;
 mod will;
 
 use super::{Action, Broker, ConnId, Event, Time};
