@@ -159,6 +159,10 @@ fn cases() -> Vec<Case> {
             ],
         ),
         variation(
+            "close_on_out_of_order_puback",
+            &[("delivery/server-packet-ids-unique-in-flight.yaml", Pass)],
+        ),
+        variation(
             "queue_qos0_offline",
             &[("session/session-keyed-by-client-id.yaml", Pass)],
         ),

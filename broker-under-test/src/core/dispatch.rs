@@ -130,7 +130,7 @@ impl Broker {
         };
         match packet {
             Packet::Publish(p) => self.on_publish(now, conn, &client_id, p),
-            Packet::PubAck(a) => self.on_puback(&client_id, a.packet_id),
+            Packet::PubAck(a) => self.on_puback(now, conn, &client_id, a.packet_id),
             Packet::PubRec(a) => self.on_pubrec(now, conn, &client_id, a.packet_id),
             Packet::PubRel(a) => self.on_pubrel(conn, &client_id, a.packet_id),
             Packet::PubComp(a) => self.on_pubcomp(&client_id, a.packet_id),

@@ -73,10 +73,16 @@ impl Broker {
     }
 
     /// PUBACK for a QoS 1 message the broker sent; an unknown identifier is ignored.
-    pub(super) fn on_puback(&mut self, client_id: &str, id: u16) {
+    pub(super) fn on_puback(&mut self, now: Time, conn: ConnId, client_id: &str, id: u16) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
+        if variation!(self.config, close_on_out_of_order_puback)
+            && s.oldest_qos1().is_some_and(|oldest| oldest != id)
+        {
+            // 3.1.1/MQTT-4.6.0-2 binds the client; breaking it is a protocol violation.
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
         if !s.on_puback(id, &mut self.out, &self.config) {
             tracing::debug!(
                 client_id,

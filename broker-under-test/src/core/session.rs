@@ -178,6 +178,15 @@ impl Session {
         self.inflight.iter().position(|f| f.id() == id)
     }
 
+    /// The identifier of the oldest QoS 1 message in flight: the one the client must
+    /// acknowledge first (3.1.1/MQTT-4.6.0-2).
+    pub fn oldest_qos1(&self) -> Option<u16> {
+        self.inflight.iter().find_map(|f| match f {
+            Inflight::Publish { id, msg } if msg.qos == QoS::AtLeastOnce => Some(*id),
+            _ => None,
+        })
+    }
+
     /// PUBACK from the client: ends a QoS 1 flow. An unknown identifier is ignored.
     pub fn on_puback(&mut self, id: u16, out: &mut Outbox, config: &Config) -> bool {
         match self.position(id) {

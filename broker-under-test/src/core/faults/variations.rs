@@ -98,6 +98,8 @@ variations! {
     close_on_dollar_publish,
     /// The PUBREL answering a subscriber's PUBREC goes out 100 ms later, so PUBLISH packets routed meanwhile overtake it (4.6 orders PUBREL only against other PUBRELs).
     pubrel_delayed,
+    /// A PUBACK that does not acknowledge the oldest unacknowledged QoS 1 message closes the connection (4.6: a client sends PUBACKs in the order the PUBLISH packets were received, MQTT-4.6.0-2; 4.8: a protocol violation closes the connection).
+    close_on_out_of_order_puback,
     /// QoS 0 messages for an offline CleanSession 0 session are queued and sent when it resumes (3.1.2.4: QoS 0 messages MAY be stored as part of the session state).
     queue_qos0_offline,
     /// A PUBLISH or SUBSCRIBE with a topic or filter over 1024 bytes closes the connection (an implementation limit: 3.1.1 sets only the 65,535-byte maximum, MQTT-4.7.3-3).

@@ -148,6 +148,29 @@ fn pubrel_delayed() {
 }
 
 #[test]
+fn close_on_out_of_order_puback() {
+    for (name, closed) in [("close_on_out_of_order_puback", true), ("", false)] {
+        let mut b = if name.is_empty() { bench() } else { with(name) };
+        let s = b.connect("s", true);
+        b.subscribe(s, "t", QoS::AtLeastOnce);
+        let p = b.connect("p", true);
+        b.send(p, publish("t", QoS::AtLeastOnce, 1, "a"));
+        b.send(p, publish("t", QoS::AtLeastOnce, 2, "b"));
+        let ids: Vec<u16> = b.publishes(s).iter().map(|p| p.packet_id).collect();
+        b.send(s, mqttspec_codec::PubAck::new(ids[1]));
+        assert_eq!(b.closed(s), closed, "{name}");
+    }
+    let mut b = with("close_on_out_of_order_puback");
+    let s = b.connect("s", true);
+    b.subscribe(s, "t", QoS::AtLeastOnce);
+    let p = b.connect("p", true);
+    b.send(p, publish("t", QoS::AtLeastOnce, 1, "a"));
+    let id = b.publishes(s)[0].packet_id;
+    b.send(s, mqttspec_codec::PubAck::new(id));
+    assert!(!b.closed(s), "in order");
+}
+
+#[test]
 fn queue_qos0_offline() {
     for (name, kept) in [("queue_qos0_offline", 1), ("", 0)] {
         let mut b = if name.is_empty() { bench() } else { with(name) };
@@ -184,6 +207,7 @@ fn every_variation_has_a_test() {
         "drop_dollar_publishes",
         "close_on_dollar_publish",
         "pubrel_delayed",
+        "close_on_out_of_order_puback",
         "queue_qos0_offline",
         "topic_length_limit_1024",
     ];
