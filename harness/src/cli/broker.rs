@@ -99,28 +99,48 @@ pub async fn main(args: BrokerArgs) -> i32 {
             return exit::HARNESS;
         }
     };
+    // The handlers are in place before the line scripts wait for: a SIGTERM sent as soon as
+    // it appears must stop the broker cleanly, not kill it.
+    let stop = Stop::listen();
     // Scripts wait for this line to learn the port.
     println!("listening on {}", broker.local_addr);
-    wait_for_signal().await;
+    stop.wait().await;
     tracing::info!("signal received, stopping");
     broker.shutdown().await;
     exit::OK
 }
 
-async fn wait_for_signal() {
+/// SIGTERM or SIGINT (Ctrl-C), registered when made.
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Stop {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.signals {
             tokio::select! {
-                biased;
-                _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[derive(Debug, Args)]
