@@ -7,6 +7,10 @@ use crate::auth::{Acl, AuthMethods, Users};
 use mqttspec_codec::QoS;
 use std::time::Duration;
 
+/// The test-only legal variations: behaviours 3.1.1 allows that differ from the reference
+/// broker's defaults (`src/core/faults/variations.rs`).
+#[cfg(feature = "faults")]
+pub use crate::core::faults::variations::{UnknownVariation, Variations};
 /// The test-only fault switches: each flag breaks one behaviour on purpose, so that the
 /// conformance harness can prove a scenario fails on a broken broker. The list, with one
 /// line per fault saying what the broken broker does, is in `src/core/faults/mod.rs`.
@@ -18,7 +22,7 @@ pub use crate::core::faults::{Faults, UnknownFault};
 pub struct Config {
     /// Largest packet accepted from a client, fixed header included. A client that announces
     /// a bigger one is disconnected as soon as its fixed header is read (its will is
-    /// published). Default: 1 MiB.
+    /// published). Default: 4 MiB, room for a 1 MiB payload with its headers.
     pub max_packet_size: u32,
     /// QoS 1/2 messages sent to one client and not yet acknowledged; more wait in the queue
     /// and go out, in order, as acknowledgements free the window. Values below 1 count as 1,
@@ -102,6 +106,9 @@ pub struct Config {
     /// Test-only faults, all off by default.
     #[cfg(feature = "faults")]
     pub faults: Faults,
+    /// Test-only legal variations, all off by default.
+    #[cfg(feature = "faults")]
+    pub variations: Variations,
 }
 
 /// Who may connect without a user name.
@@ -130,7 +137,7 @@ impl Anonymous {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_packet_size: 1024 * 1024,
+            max_packet_size: 4 * 1024 * 1024,
             max_inflight: 32,
             max_queued: 10_000,
             max_connections: 10_000,
@@ -155,6 +162,8 @@ impl Default for Config {
             max_subscriptions: 10_000,
             #[cfg(feature = "faults")]
             faults: Faults::default(),
+            #[cfg(feature = "faults")]
+            variations: Variations::default(),
         }
     }
 }

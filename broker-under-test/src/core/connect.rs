@@ -28,6 +28,10 @@ impl Broker {
         } else if connect.version != ProtocolVersion::V311 {
             return self.refuse(now, conn, v311::UNACCEPTABLE_PROTOCOL_VERSION);
         }
+        if connect.keep_alive == 0 && variation!(self.config, refuse_keepalive_zero) {
+            // A legal variation: 3.1.1/MQTT-3.2.2-6 lets a server close without a CONNACK.
+            return self.close(now, conn, CloseReason::Refused);
+        }
         if let Some(server) = self.config.server_reference.clone() {
             let props = Properties::new().with(Property::ServerReference(server.into()));
             let code = if v5 {
@@ -312,6 +316,10 @@ impl Broker {
         clean: bool,
     ) -> Result<(String, bool), ReasonCode> {
         if connect.client_id.is_empty() {
+            // 3.1.1/MQTT-3.1.3-6 lets a server refuse it (3.1.1/MQTT-3.1.3-9: with 0x02).
+            if variation!(self.config, refuse_empty_client_id) {
+                return Err(v311::IDENTIFIER_REJECTED);
+            }
             // 3.1.1/MQTT-3.1.3-8: an empty identifier needs CleanSession 1 (not in 5.0).
             if !connect.version.is_v5()
                 && !clean

@@ -135,9 +135,9 @@ impl Broker {
         let link = c.link;
         match packet {
             Packet::Publish(p) => self.on_publish(now, conn, &client_id, p),
-            Packet::PubAck(a) => self.on_puback(now, &client_id, a.packet_id),
+            Packet::PubAck(a) => self.on_puback(now, conn, &client_id, a.packet_id),
             Packet::PubRec(a) => {
-                self.on_pubrec(now, &client_id, a.packet_id, a.reason().is_error())
+                self.on_pubrec(now, conn, &client_id, a.packet_id, a.reason().is_error())
             }
             Packet::PubRel(a) => self.on_pubrel(conn, &client_id, a.packet_id),
             Packet::PubComp(a) => self.on_pubcomp(now, &client_id, a.packet_id),
@@ -280,12 +280,14 @@ pub(super) fn keep_alive_deadline(config: &Config, now: Time, keep_alive: u16) -
         return None;
     }
     let keep_alive = match keep_alive {
-        0 if fault!(config, keepalive_zero_times_out) => 1,
+        0 if variation!(config, keepalive_zero_closed_when_idle) => 1,
         k => k,
     };
     let grace = keep_alive_grace(keep_alive)?;
-    let grace = if fault!(config, keepalive_close_at_1x) {
+    let grace = if variation!(config, keepalive_close_at_1x) {
         grace * 2 / 3
+    } else if fault!(config, keepalive_close_at_3x) {
+        grace * 2
     } else {
         grace
     };

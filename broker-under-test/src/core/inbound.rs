@@ -12,7 +12,11 @@ use mqttspec_codec::{
 
 impl Broker {
     pub(super) fn on_publish(&mut self, now: Time, conn: ConnId, client_id: &str, p: Publish) {
-        if fault!(self.config, topic_length_limit_1024) && p.topic.len() > 1024 {
+        if variation!(self.config, topic_length_limit_1024) && p.topic.len() > 1024 {
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
+        let dollar = p.topic.starts_with('$');
+        if dollar && variation!(self.config, close_on_dollar_publish) {
             return self.close(now, conn, CloseReason::ProtocolError);
         }
         let Some(c) = self.conns.get(&conn) else {
@@ -73,8 +77,10 @@ impl Broker {
         }
         // Routed first, then acknowledged: 5.0 tells "no matching subscribers" (0x10) in the
         // acknowledgement, and the copies to subscribers are not held back behind it.
+        // A legal variation: `$` topics are the server's (4.7.2); publishes to them dropped.
+        let dropped = dollar && variation!(self.config, drop_dollar_publishes);
         if !link.v5() {
-            if allowed {
+            if allowed && !dropped {
                 let msg = Message::from_publish(&p, &topic, now);
                 self.publish(now, msg, Some(client_id));
             }
@@ -83,6 +89,7 @@ impl Broker {
         }
         let code = match refusal {
             Some(code) => code,
+            None if dropped => ReasonCode::SUCCESS,
             None => {
                 let msg = Message::from_publish(&p, &topic, now);
                 let msg = self.v5_property_faults(msg, &p.properties);
@@ -248,10 +255,16 @@ impl Broker {
     }
 
     /// PUBACK for a QoS 1 message the broker sent; an unknown identifier is ignored.
-    pub(super) fn on_puback(&mut self, now: Time, client_id: &str, id: u16) {
+    pub(super) fn on_puback(&mut self, now: Time, conn: ConnId, client_id: &str, id: u16) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
+        if variation!(self.config, close_on_out_of_order_puback)
+            && s.oldest_qos1().is_some_and(|oldest| oldest != id)
+        {
+            // 3.1.1/MQTT-4.6.0-2 binds the client; breaking it is a protocol violation.
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
         if !s.on_puback(id, &mut self.out, &self.config, now) {
             tracing::debug!(
                 client_id,
@@ -264,10 +277,30 @@ impl Broker {
     /// PUBREC for a QoS 2 message the broker sent: answered with PUBREL (3.1.1/MQTT-4.3.3-1,
     /// 5.0/MQTT-4.3.3-4) unless it refused the message. 5.0: an unknown identifier gets
     /// PUBREL 0x92; 3.1.1 ignores it.
-    pub(super) fn on_pubrec(&mut self, now: Time, client_id: &str, id: u16, failed: bool) {
+    pub(super) fn on_pubrec(
+        &mut self,
+        now: Time,
+        conn: ConnId,
+        client_id: &str,
+        id: u16,
+        failed: bool,
+    ) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
+        #[cfg(feature = "faults")]
+        if self.config.variations.pubrel_delayed && !failed {
+            // The PUBREL goes to a scratch outbox, and out later (a legal variation).
+            let mut scratch = super::outbox::Outbox::default();
+            if s.on_pubrec(id, failed, &mut scratch, &self.config, now)
+                .is_some()
+            {
+                self.hold_pubrel(now, conn, id);
+            }
+            return;
+        }
+        #[cfg(not(feature = "faults"))]
+        let _ = conn;
         if s.on_pubrec(id, failed, &mut self.out, &self.config, now)
             .is_some()
         {

@@ -38,6 +38,18 @@ macro_rules! fault {
     }};
 }
 
+/// Whether a legal variation (see `faults::variations`) is on; like `fault!`, the constant
+/// `false` without the `faults` feature.
+macro_rules! variation {
+    ($config:expr, $name:ident) => {{
+        #[cfg(feature = "faults")]
+        let on = $config.variations.$name;
+        #[cfg(not(feature = "faults"))]
+        let on = $crate::core::no_fault(&$config);
+        on
+    }};
+}
+
 /// `fault!` without the `faults` feature. A function rather than the literal `false`, which
 /// would make the boolean lints read every guarded branch as dead logic; inlined, it costs
 /// nothing.
@@ -206,9 +218,11 @@ impl Broker {
                         self.on_session_deadline(now, &client_id);
                     }
                 }
-                _ => return,
+                _ => break,
             }
         }
+        #[cfg(feature = "faults")]
+        self.send_held(now);
     }
 
     /// The broker stops: every 5.0 client gets DISCONNECT 0x8B (Server shutting down), then
@@ -230,10 +244,13 @@ impl Broker {
 
     /// When the core next wants `handle_timeout`, if ever.
     pub fn poll_timeout(&self) -> Option<Time> {
-        match (self.timers.next(), self.session_timers.next()) {
+        let next = match (self.timers.next(), self.session_timers.next()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        #[cfg(feature = "faults")]
+        let next = self.next_held(next);
+        next
     }
 
     /// Current counters.

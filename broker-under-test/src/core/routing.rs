@@ -46,7 +46,8 @@ impl Broker {
     /// members (5.0 section 4.8.2).
     fn route(&mut self, now: Time, msg: &Message, publisher: Option<&str>) -> usize {
         #[cfg(feature = "faults")]
-        if self.config.faults.needs_linear_routing() {
+        if self.config.faults.needs_linear_routing() || self.config.variations.copy_per_subscription
+        {
             return self.route_with_faults(now, msg);
         }
         let publisher = publisher.filter(|_| !fault!(self.config, no_local_ignored));
@@ -191,5 +192,7 @@ pub(super) fn deliver(
     if session.conn.is_none() && fault!(config, no_offline_queue) {
         return Delivered::Discarded;
     }
+    #[cfg(feature = "faults")]
+    let msg = super::faults::truncate_delivery(msg, &config.faults);
     session.deliver(out, msg, config, now)
 }

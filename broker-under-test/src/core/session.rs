@@ -150,6 +150,14 @@ impl Session {
                     self.transmit(out, conn, &msg, 0, dup, config, now);
                     Delivered::Sent
                 }
+                // 3.1.1/MQTT-3.1.2-5: QoS 0 messages MAY be kept for an offline session.
+                None if !self.clean
+                    && variation!(config, queue_qos0_offline)
+                    && self.queue.len() < config.max_queued =>
+                {
+                    self.queue.push_back(msg);
+                    Delivered::Queued
+                }
                 None => Delivered::Discarded,
             };
         }
@@ -249,14 +257,26 @@ impl Session {
     }
 
     /// Moves queued messages into the window as far as it allows. Messages that expired
-    /// while queued are dropped (5.0/MQTT-3.3.2-5).
+    /// while queued are dropped (5.0/MQTT-3.3.2-5). Queued QoS 0 messages (kept only with a
+    /// variation) go out at once, outside the window.
     pub fn fill_window(&mut self, out: &mut Outbox, config: &Config, now: Time) {
-        while self.conn.is_some() && self.inflight.len() < self.window(config) {
+        while let Some(conn) = self.conn {
+            let qos0 = match self.queue.front() {
+                Some(m) => m.qos == QoS::AtMostOnce,
+                None => break,
+            };
+            if !qos0 && self.inflight.len() >= self.window(config) {
+                break;
+            }
             let Some(msg) = self.queue.pop_front() else {
                 break;
             };
             if msg.expired(now) && !fault!(config, message_expiry_ignored) {
                 tracing::debug!(topic = %msg.topic, "expired in the queue");
+                continue;
+            }
+            if qos0 {
+                self.transmit(out, conn, &msg, 0, false, config, now);
                 continue;
             }
             self.send_new(out, msg, config, now);
@@ -265,6 +285,15 @@ impl Session {
 
     fn position(&self, id: u16) -> Option<usize> {
         self.inflight.iter().position(|f| f.id() == id)
+    }
+
+    /// The identifier of the oldest QoS 1 message in flight: the one the client must
+    /// acknowledge first (3.1.1/MQTT-4.6.0-2).
+    pub fn oldest_qos1(&self) -> Option<u16> {
+        self.inflight.iter().find_map(|f| match f {
+            Inflight::Publish { id, msg } if msg.qos == QoS::AtLeastOnce => Some(*id),
+            _ => None,
+        })
     }
 
     /// PUBACK from the client: ends a QoS 1 flow, whatever its reason code

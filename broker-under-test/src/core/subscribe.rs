@@ -25,7 +25,7 @@ struct Granted {
 
 impl Broker {
     pub(super) fn on_subscribe(&mut self, now: Time, conn: ConnId, client_id: &str, s: Subscribe) {
-        if fault!(self.config, topic_length_limit_1024)
+        if variation!(self.config, topic_length_limit_1024)
             && s.subscriptions.iter().any(|f| f.filter.len() > 1024)
         {
             return self.close(now, conn, CloseReason::ProtocolError);
@@ -73,11 +73,20 @@ impl Broker {
             codes.push(code);
             granted.extend(grant);
         }
+        // 3.1.1/MQTT-3.3.1-6, 5.0 section 3.3.1.3: each new subscription gets the retained
+        // messages it matches, as its Retain Handling says, after the SUBACK (3.8.4 also
+        // allows them before it: a variation).
+        let early = variation!(self.config, retained_before_suback);
+        if early {
+            for g in &granted {
+                self.send_retained(client_id, g, now);
+            }
+        }
         self.send_suback(conn, &link, s.packet_id, codes, &granted);
-        // 3.1.1/MQTT-3.3.1-6, 5.0 section 3.3.1.3: after the SUBACK, each new subscription
-        // gets the retained messages it matches, as its Retain Handling says.
-        for g in granted {
-            self.send_retained(client_id, &g, now);
+        if !early {
+            for g in &granted {
+                self.send_retained(client_id, g, now);
+            }
         }
     }
 
@@ -151,6 +160,13 @@ impl Broker {
         }
         // 5.0/MQTT-3.2.2-10: any requested QoS is accepted, granted at most Maximum QoS.
         let qos = options.qos.min(self.config.maximum_qos);
+        // A legal variation: 3.8.4 lets a server grant less than requested.
+        #[cfg(feature = "faults")]
+        let qos = self
+            .config
+            .variations
+            .grant_cap()
+            .map_or(qos, |cap| qos.min(cap));
         let entry = SubEntry {
             qos,
             no_local: options.no_local,

@@ -183,27 +183,33 @@ pub async fn main(args: BrokerArgs) -> i32 {
     exit::OK
 }
 
-/// SIGTERM and Ctrl-C, listened for from the moment of [`Signals::install`].
+/// SIGTERM and SIGINT (Ctrl-C), both registered at [`Signals::install`].
 struct Signals {
     #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
+    both: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
     fn install() -> Self {
-        Self {
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let both = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Self { both }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
 
     async fn wait(self) {
         #[cfg(unix)]
-        if let Some(mut term) = self.term {
+        if let Some((mut term, mut int)) = self.both {
             tokio::select! {
                 biased;
-                _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             return;
         }

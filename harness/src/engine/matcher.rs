@@ -109,6 +109,14 @@ pub fn matches(pattern: &PacketPattern, packet: &Packet, vars: &Vars) -> Result<
             field("qos", p.qos, got.qos.as_u8())?;
             field("retain", p.retain, got.retain)?;
             field("dup", p.dup, got.dup)?;
+            if let Some(not) = &p.packet_id_not
+                && resolve_id(not, vars)? == got.packet_id
+            {
+                return Err(format!(
+                    "packet_id is {}, which it must not be",
+                    got.packet_id
+                ));
+            }
             id(&p.packet_id, got.packet_id, vars)?;
             props(&p.properties, Some(&got.properties), vars)
         }
@@ -188,4 +196,42 @@ pub fn packet_id(packet: &Packet) -> Option<u16> {
 /// A pattern as YAML-like text for "expected" in reports.
 pub fn show(pattern: &PacketPattern) -> String {
     serde_json::to_string(pattern).unwrap_or_else(|_| format!("{pattern:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::PublishPattern;
+    use mqttspec_codec::{Publish, QoS};
+
+    fn publish(id: u16) -> Packet {
+        Packet::Publish(Publish {
+            packet_id: id,
+            ..Publish::new("t", QoS::AtLeastOnce, "x")
+        })
+    }
+
+    #[test]
+    fn packet_id_not_refuses_the_saved_identifier() {
+        let mut vars = Vars::new("t", "c");
+        vars.set("first", 7);
+        let pattern = PacketPattern::Publish(PublishPattern {
+            packet_id_not: Some(IdRef::Var("first".into())),
+            ..PublishPattern::default()
+        });
+        assert!(matches(&pattern, &publish(8), &vars).is_ok());
+        assert!(matches(&pattern, &publish(7), &vars).is_err());
+    }
+
+    #[test]
+    fn topic_matches_applies_the_dollar_rule() {
+        let vars = Vars::new("t", "c");
+        let pattern = PacketPattern::Publish(PublishPattern {
+            topic_matches: Some("#".into()),
+            ..PublishPattern::default()
+        });
+        let on = |topic: &str| Packet::Publish(Publish::new(topic, QoS::AtMostOnce, "x"));
+        assert!(matches(&pattern, &on("a/b"), &vars).is_ok());
+        assert!(matches(&pattern, &on("$SYS/x"), &vars).is_err());
+    }
 }

@@ -681,6 +681,10 @@ pub struct PublishPattern {
     pub dup: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet_id: Option<IdRef>,
+    /// The packet identifier differs from this one: e.g. `"${first}"`, the identifier of a
+    /// message still unacknowledged, which a new one must not reuse (2.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_id_not: Option<IdRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Box<PropertiesPattern>>,
 }

@@ -18,8 +18,9 @@ pub(crate) fn matches(f: &Faults, filter: &str, topic: &str) -> bool {
     if f.wildcards_unsupported_but_granted {
         return filter == topic;
     }
-    if topic.starts_with('$') && filter.starts_with(['+', '#']) && !f.wildcard_matches_dollar_topics
-    {
+    let leaks = f.wildcard_matches_dollar_topics
+        || (f.hash_matches_dollar_topics && filter.starts_with('#'));
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) && !leaks {
         return false;
     }
     if f.hash_string_prefix
@@ -117,7 +118,10 @@ impl Broker {
                 } else {
                     mqttspec_codec::topic::matches(filter, &msg.topic)
                 };
-                if hit {
+                if hit && self.config.variations.copy_per_subscription {
+                    // A legal variation (3.3.5): one copy per matching subscription.
+                    targets.push((client.clone(), sub.entry.qos, sub.copies));
+                } else if hit {
                     let (qos, copies) = best.unwrap_or((sub.entry.qos, sub.copies));
                     best = Some((qos.max(sub.entry.qos), copies.max(sub.copies)));
                 }
@@ -232,5 +236,8 @@ mod tests {
             "+/x",
             "$a/x"
         ));
+        let hash = with("hash_matches_dollar_topics");
+        assert!(matches(&hash, "#", "$a/x"));
+        assert!(!matches(&hash, "+/x", "$a/x"));
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod matching;
 pub(crate) mod patch;
 pub(crate) mod v5;
 pub(crate) mod validate;
+pub mod variations;
 
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -29,6 +30,8 @@ pub(crate) struct FaultState {
     pub kept_wills: BTreeMap<String, crate::core::will::StoredWill>,
     /// Counts session detachments, to find the most recently stored session.
     pub sequence: u64,
+    /// Variation `pubrel_delayed`: PUBRELs to send later (when, where, packet identifier).
+    pub delayed_pubrels: Vec<(super::Time, super::ConnId, u16)>,
 }
 
 macro_rules! faults {
@@ -99,6 +102,7 @@ impl Faults {
             || self.topic_whitespace_trimmed
             || self.unicode_normalised_matching
             || self.wildcard_matches_dollar_topics
+            || self.hash_matches_dollar_topics
             || self.accept_invalid_filters
     }
 
@@ -108,6 +112,25 @@ impl Faults {
             || self.session_dropped_while_connected
             || self.resubscribe_adds_duplicate
     }
+}
+
+/// Faults `payloads_truncated_over_100_bytes` and `long_topics_truncated`: the copy a
+/// session receives is cut (the message routed and retained is whole).
+pub(crate) fn truncate_delivery(
+    mut msg: crate::core::message::Message,
+    f: &Faults,
+) -> crate::core::message::Message {
+    if f.payloads_truncated_over_100_bytes && msg.payload.len() > 100 {
+        msg.payload.truncate(100);
+    }
+    if f.long_topics_truncated && msg.topic.len() > 1024 {
+        let mut end = 1024;
+        while !msg.topic.is_char_boundary(end) {
+            end -= 1;
+        }
+        msg.topic = bytestring::ByteString::from(&msg.topic[..end]);
+    }
+    msg
 }
 
 faults! {
@@ -217,14 +240,12 @@ faults! {
     // Keep alive
     /// The keep alive is never enforced (3.1.1/MQTT-3.1.2-24).
     ignore_keepalive,
-    /// A silent client is closed after 1.0 times its keep alive instead of 1.5 (3.1.1/MQTT-3.1.2-24).
-    keepalive_close_at_1x,
+    /// A silent client is closed after 3 times its keep alive instead of 1.5 (3.1.1/MQTT-3.1.2-24).
+    keepalive_close_at_3x,
     /// Packets after the CONNECT do not push the keep alive deadline back (3.1.1/MQTT-3.1.2-24).
     keepalive_not_reset_by_packets,
     /// Only PINGREQ pushes the keep alive deadline back (3.1.1/MQTT-3.1.2-24).
     keepalive_reset_only_by_pingreq,
-    /// Keep alive 0 is read as 1 second (3.1.1/MQTT-3.1.2-24).
-    keepalive_zero_times_out,
     /// PINGREQ is never answered (3.1.1/MQTT-3.12.4-1).
     no_pingresp,
     // PUBLISH
@@ -302,8 +323,13 @@ faults! {
     accept_empty_topic,
     /// A PUBLISH whose topic has '+' or '#' is accepted and routed literally (3.1.1/MQTT-4.7.1-1).
     accept_wildcards_in_topic_name,
-    /// A PUBLISH or SUBSCRIBE with a topic or filter over 1024 bytes closes the connection (3.1.1/MQTT-4.7.3-3).
-    topic_length_limit_1024,
+    /// Only '#' at the start of a filter, not '+', also matches topics starting with '$' (3.1.1/MQTT-4.7.2-1).
+    hash_matches_dollar_topics,
+    /// Topic names longer than 1024 bytes are cut to their first 1024 bytes on delivery (3.1.1/MQTT-4.5.0-1).
+    long_topics_truncated,
+    // Payloads
+    /// Payloads longer than 100 bytes are cut to their first 100 bytes on delivery (3.1.1/MQTT-4.5.0-1).
+    payloads_truncated_over_100_bytes,
     // Encoding and framing
     /// Ill-formed UTF-8 in topic names and filters is replaced by U+FFFD instead of closing (3.1.1/MQTT-1.5.3-1).
     accept_invalid_utf8,

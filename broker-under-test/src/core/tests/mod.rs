@@ -15,6 +15,8 @@ mod session;
 mod subscribe;
 mod v5;
 mod v5_flow;
+#[cfg(feature = "faults")]
+mod variations;
 mod will;
 
 use super::{Action, Broker, ConnId, Event, Time};
