@@ -57,6 +57,10 @@ impl Run<'_> {
         }
     }
 
+    /// A malformed packet from the broker breaks the rule of that malformation, whatever the
+    /// step was checking: the failure is charged to the malformation's statements (the
+    /// step's own, if it names some, too), and the scenario's are not judged unless among
+    /// them.
     pub(super) fn malformed(&self, at: &At<'_>, err: mqttspec_codec::DecodeError) -> Stop {
         let mut stop = self.fail(
             at,
@@ -65,10 +69,18 @@ impl Run<'_> {
             None,
         );
         if let Stop::Fail(f) = &mut stop {
-            for id in err.statements() {
-                if !f.statements.contains(&id) {
-                    f.statements.push(id);
+            let broken = err.statements();
+            if !broken.is_empty() {
+                let mut charged: Vec<String> =
+                    at.statements.iter().map(|s| s.value.clone()).collect();
+                for id in broken {
+                    if !charged.contains(&id) {
+                        charged.push(id);
+                    }
                 }
+                let cited = &self.scenario.scenario.statements;
+                f.precondition = !charged.iter().any(|c| cited.iter().any(|s| s.value == *c));
+                f.statements = charged;
             }
         }
         stop
