@@ -103,6 +103,11 @@ pub struct Config {
     /// Subscriptions one session may hold; a new one beyond it gets SUBACK 0x97 (5.0) or
     /// 0x80 (3.1.1). Default: 10,000.
     pub max_subscriptions: usize,
+    /// Longest client identifier accepted, in bytes; a longer one is refused with CONNACK
+    /// 0x85 (5.0) or 0x02 (3.1.1), as 3.1.3.1 allows (a server must accept 1 to 23 letters
+    /// and digits; it may accept more). Values below 23 count as 23. Default: 65,535, any
+    /// identifier a CONNECT can carry.
+    pub max_client_id_len: usize,
     /// Test-only faults, all off by default.
     #[cfg(feature = "faults")]
     pub faults: Faults,
@@ -160,6 +165,7 @@ impl Default for Config {
             auth_methods: AuthMethods::default(),
             nonce_seed: 0,
             max_subscriptions: 10_000,
+            max_client_id_len: 65_535,
             #[cfg(feature = "faults")]
             faults: Faults::default(),
             #[cfg(feature = "faults")]

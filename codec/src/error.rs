@@ -225,6 +225,13 @@ impl DecodeErrorKind {
                 },
                 V5,
             ) => vec!["3.3.2-8"],
+            // The sender must use a code of the packet's table.
+            (K::InvalidReasonCode { packet, .. }, V5) => match packet {
+                PacketType::ConnAck => vec!["3.2.2-8"],
+                PacketType::Disconnect => vec!["3.14.2-1"],
+                PacketType::Auth => vec!["3.15.2-1"],
+                _ => vec![],
+            },
             _ => vec![],
         };
         // The catch-all stands beside every rule: it is the statement that obliges the

@@ -94,3 +94,45 @@ fn network_fault_steps_check_their_client_and_duration() {
     let e = error(&format!("{HEAD}  - restart_broker: {{down: 2}}\n"));
     assert!(e.contains("scenarios/x.yaml:5:"), "{e}");
 }
+
+#[test]
+fn scram_steps_are_checked() {
+    let v5 = "name: n\nstatements: [5.0/MQTT-4.12.0-2]\nversion: \"5.0\"\nsteps:\n";
+    let cases = [
+        (
+            format!("{HEAD}  - scram: {{client: a, send: connect}}\n"),
+            "exists only in MQTT 5.0",
+        ),
+        (
+            format!("{v5}  - scram: {{client: a, send: connect, verify: true}}\n"),
+            "exactly one of `send` and `verify`",
+        ),
+        (
+            format!("{v5}  - scram: {{client: a, send: final}}\n"),
+            "used before an `open` or `connect`",
+        ),
+        (
+            format!("{v5}  - scram: {{client: a, send: connect, wrong_password: true}}\n"),
+            "`wrong_password` goes with `send: final`",
+        ),
+        (
+            format!(
+                "{v5}  - scram: {{client: a, send: connect, connect: {{properties: {{authentication_method: X}}}}}}\n"
+            ),
+            "sets the Authentication Method and Data itself",
+        ),
+        (
+            format!("{v5}  - scram: {{client: a, send: connect, flags: 1}}\n"),
+            "a CONNECT's go in `connect`",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = error(&text);
+        assert!(e.contains(want), "{text}\n{e}");
+    }
+    let catalogue = Catalogue::builtin().expect("catalogue");
+    let ok = format!(
+        "{v5}  - scram: {{client: a, send: connect, connect: {{clean_session: false}}}}\n  - scram: {{client: a, send: final, flags: 1}}\n  - scram: {{client: a, verify: true}}\n"
+    );
+    load_str("scenarios/x.yaml", &ok, &catalogue).expect("a valid scram script loads");
+}

@@ -40,6 +40,7 @@ fn schema_knows_every_step() {
         "hold",
         "release",
         "restart_broker",
+        "scram",
     ] {
         assert!(
             schema.contains(&format!("\"{step}\"")),

@@ -75,14 +75,23 @@ impl Broker {
         if reason != CloseReason::Network {
             // 5.0/MQTT-3.14.0-1: only after a successful CONNACK; the DISCONNECT is the
             // last packet (5.0/MQTT-3.14.4-1, -2).
+            let mut told = false;
             if let Some(code) = reason.server_code()
                 && c.v5()
-                && matches!(c.phase, Phase::Connected { .. })
+                && let Phase::Connected { client_id } = &c.phase
                 && !fault!(self.config, no_server_disconnect)
             {
-                self.out.send(conn, &c.link, Disconnect::with_reason(code));
+                let disconnect = self.server_disconnect(code, client_id);
+                self.out.send(conn, &c.link, disconnect);
+                if fault!(self.config, packets_after_server_disconnect) {
+                    self.out
+                        .send(conn, &c.link, mqttspec_codec::Packet::PingResp);
+                }
+                told = true;
             }
-            self.out.close(conn);
+            if !(told && fault!(self.config, no_close_after_server_disconnect)) {
+                self.out.close(conn);
+            }
         }
         let Phase::Connected { client_id } = c.phase else {
             return;
@@ -95,6 +104,32 @@ impl Broker {
             will = self.fault_state.kept_wills.get(&client_id).cloned();
         }
         self.detach_session(now, &client_id, conn, will);
+    }
+
+    /// The DISCONNECT the broker sends before it closes: the reason code, nothing else
+    /// (5.0/MQTT-3.14.2-2: never a Session Expiry Interval).
+    #[cfg_attr(not(feature = "faults"), allow(unused_variables))]
+    fn server_disconnect(&self, code: ReasonCode, client_id: &str) -> Disconnect {
+        #[cfg(feature = "faults")]
+        {
+            let f = &self.config.faults;
+            let code = if f.server_disconnect_reason_not_in_table {
+                ReasonCode::BAD_USER_NAME_OR_PASSWORD
+            } else {
+                code
+            };
+            let mut d = Disconnect::with_reason(code);
+            if f.server_disconnect_session_expiry {
+                let expiry = self.sessions.get(client_id).map_or(0, |s| s.expiry);
+                d.properties = Some(
+                    mqttspec_codec::Properties::new()
+                        .with(mqttspec_codec::Property::SessionExpiryInterval(expiry)),
+                );
+            }
+            d
+        }
+        #[cfg(not(feature = "faults"))]
+        Disconnect::with_reason(code)
     }
 
     fn will_due(&self, reason: CloseReason) -> bool {

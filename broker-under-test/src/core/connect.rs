@@ -252,11 +252,18 @@ impl Broker {
                 format!("{prefix}{}/", info.client_id).into(),
             ));
         }
-        // 5.0/MQTT-4.12.0-5: the method of the CONNECT, and the method's last data.
+        // 5.0/MQTT-4.12.0-5: the method of the CONNECT, and the method's last data;
+        // 5.0/MQTT-4.12.0-6: none without one.
         if let Some(method) = &info.auth_method
             && !fault!(cfg, auth_method_missing)
         {
             p.push(Property::AuthenticationMethod(method.as_str().into()));
+        }
+        if info.auth_method.is_none()
+            && fault!(cfg, auth_without_method)
+            && let Some(first) = self.auth_methods.names().first()
+        {
+            p.push(Property::AuthenticationMethod((*first).into()));
         }
         if let Some(data) = &info.auth_data {
             p.push(Property::AuthenticationData(data.clone()));
@@ -281,11 +288,26 @@ impl Broker {
         let link = self.conns.get(&conn).map(|c| c.link).unwrap_or_default();
         let code = if link.v5() { v5_code(code) } else { code };
         tracing::debug!(?conn, code = code.0, "CONNECT refused");
-        let mut connack = ConnAck::new(false, code);
+        let code = if link.v5() && fault!(self.config, connack_reason_not_in_table) {
+            v311::NOT_AUTHORIZED
+        } else {
+            code
+        };
+        // 3.1.1/MQTT-3.2.2-4, 5.0/MQTT-3.2.2-6: Session Present 0.
+        let mut connack = ConnAck::new(fault!(self.config, session_present_on_refusal), code);
         if link.v5() {
             connack.properties = properties;
         }
         self.out.send(conn, &link, connack);
+        if link.v5() && fault!(self.config, disconnect_after_refused_connack) {
+            let code = if code.valid_for(mqttspec_codec::PacketType::Disconnect) {
+                code
+            } else {
+                ReasonCode::UNSPECIFIED_ERROR
+            };
+            self.out
+                .send(conn, &link, mqttspec_codec::Disconnect::with_reason(code));
+        }
         #[cfg(feature = "faults")]
         {
             let faults = &self.config.faults;
@@ -331,6 +353,10 @@ impl Broker {
             return Ok((self.assign_client_id(), true));
         }
         if fault!(self.config, reject_client_id_over_16_bytes) && connect.client_id.len() > 16 {
+            return Err(v311::IDENTIFIER_REJECTED);
+        }
+        // 3.1.1/MQTT-3.1.3-5, 5.0/MQTT-3.1.3-5 oblige up to 23 bytes; beyond, the limit.
+        if connect.client_id.len() > self.config.max_client_id_len.max(23) {
             return Err(v311::IDENTIFIER_REJECTED);
         }
         // 3.1.1/MQTT-3.1.3-5, 5.0/MQTT-3.1.3-5: 1 to 23 alphanumerics must be accepted; any

@@ -72,6 +72,16 @@ impl Broker {
                 Property::AuthenticationMethod(m) => Some(m.to_string()),
                 _ => None,
             });
+        #[cfg(feature = "faults")]
+        if self.config.faults.auth_without_method
+            && c.auth_method.is_none()
+            && matches!(c.phase, Phase::Connected { .. })
+            && method
+                .as_deref()
+                .is_some_and(|m| self.auth_methods.find(m).is_some())
+        {
+            c.auth_method = method.clone();
+        }
         let same_method = method.is_some() && method == c.auth_method;
         let data = auth.properties.as_ref().map(auth_data).unwrap_or_default();
         match &c.phase {
@@ -137,6 +147,11 @@ impl Broker {
                 }
                 self.send_auth(conn, ReasonCode::SUCCESS, data);
             }
+            AuthStep::Fail(_) if fault!(self.config, reauth_failure_keeps_connection) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.auth = None;
+                }
+            }
             // 5.0/MQTT-4.12.1-2: DISCONNECT and close. 0x86 is not a DISCONNECT code.
             AuthStep::Fail(code) => {
                 let code = if code.valid_for(mqttspec_codec::PacketType::Disconnect) {
@@ -163,6 +178,16 @@ impl Broker {
         if let Some(d) = data {
             props.push(Property::AuthenticationData(d));
         }
+        // 5.0/MQTT-4.12.0-2: more data wanted is 0x18; 5.0/MQTT-3.15.2-1: a code of the table.
+        let code = if code == ReasonCode::CONTINUE_AUTHENTICATION
+            && fault!(self.config, auth_continue_wrong_reason)
+        {
+            ReasonCode::SUCCESS
+        } else if fault!(self.config, auth_reason_code_invalid) {
+            ReasonCode(0x01)
+        } else {
+            code
+        };
         let auth = Auth {
             reason_code: Some(code),
             properties: Some(props),

@@ -168,6 +168,7 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(config: Config) -> Self {
+        let out = Outbox::new(&config);
         Self {
             auth_methods: config.offered_auth_methods(),
             config,
@@ -177,7 +178,7 @@ impl Broker {
             retained: RetainedStore::default(),
             timers: Timers::default(),
             session_timers: Timers::default(),
-            out: Outbox::default(),
+            out,
             assigned_ids: 0,
             share_cursor: BTreeMap::new(),
             nonces: 0,

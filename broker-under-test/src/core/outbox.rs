@@ -9,9 +9,21 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     actions: VecDeque<Action>,
+    #[cfg(feature = "faults")]
+    faults: super::faults::wire::WireFaults,
 }
 
 impl Outbox {
+    /// An outbox for a broker with this configuration (its faults, in test builds).
+    #[cfg_attr(not(feature = "faults"), allow(unused_variables))]
+    pub fn new(config: &crate::config::Config) -> Self {
+        Self {
+            actions: VecDeque::new(),
+            #[cfg(feature = "faults")]
+            faults: super::faults::wire::WireFaults::new(&config.faults),
+        }
+    }
+
     /// Encodes `packet` for `conn` as `link` says. Returns whether it was sent.
     ///
     /// 5.0/MQTT-3.1.2-24: nothing larger than the client's Maximum Packet Size is sent. A
@@ -26,6 +38,10 @@ impl Outbox {
     pub fn send(&mut self, conn: ConnId, link: &Link, packet: impl Into<Packet>) -> bool {
         let mut packet = packet.into();
         let v = link.version;
+        #[cfg(feature = "faults")]
+        if v.is_v5() && self.faults.bloat(&mut packet) {
+            return self.push(conn, &packet, link);
+        }
         if v.is_v5()
             && !link.problem_info
             && !matches!(
@@ -45,8 +61,16 @@ impl Outbox {
                 return false;
             }
         }
-        match packet.to_bytes(v) {
+        self.push(conn, &packet, link)
+    }
+
+    fn push(&mut self, conn: ConnId, packet: &Packet, link: &Link) -> bool {
+        match packet.to_bytes(link.version) {
             Ok(bytes) => {
+                #[cfg(feature = "faults")]
+                let Some(bytes) = self.faults.rewrite(bytes) else {
+                    return true;
+                };
                 self.actions.push_back(Action::Send { conn, bytes });
                 true
             }

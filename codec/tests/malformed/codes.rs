@@ -35,7 +35,17 @@ fn reason_code_not_defined_for_the_packet() {
             packet: *packet,
             code,
         };
-        refused(V5, bad, kind, "5.0/MQTT-4.13.1-1");
+        refused(V5, bad, kind.clone(), "5.0/MQTT-4.13.1-1");
+        // CONNACK, DISCONNECT and AUTH name the statement of their own table too.
+        let own = match packet {
+            T::ConnAck => Some("5.0/MQTT-3.2.2-8"),
+            T::Disconnect => Some("5.0/MQTT-3.14.2-1"),
+            T::Auth => Some("5.0/MQTT-3.15.2-1"),
+            _ => None,
+        };
+        if let Some(id) = own {
+            refused(V5, bad, kind, id);
+        }
         assert_eq!(
             accepted(V5, &with_byte(bad, *at, *good)).packet_type(),
             *packet

@@ -86,6 +86,7 @@ fn load_capabilities(path: &std::path::Path) -> Result<Stated, String> {
         features,
         source: format!("the capabilities file {shown}"),
         file: std::fs::canonicalize(path).ok(),
+        auth_user: None,
     })
 }
 

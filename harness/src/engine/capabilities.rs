@@ -14,6 +14,10 @@ pub struct Stated {
     pub source: String,
     /// The file it was read from, absolute, for rerun commands.
     pub file: Option<std::path::PathBuf>,
+    /// An account the broker knows, for the enhanced-authentication steps (`scram`): the
+    /// reference broker's own test user, or the run's `--username` and password. Never
+    /// printed (its `Debug` masks the password).
+    pub auth_user: Option<super::runner::Credentials>,
 }
 
 /// The features only a statement can give: checked before the scenario's first step.
@@ -223,6 +227,7 @@ mod tests {
             },
             source: "the capabilities file caps.yaml".into(),
             file: None,
+            auth_user: None,
         };
         let rests = check_stated(&needs, Some(&file)).unwrap();
         assert_eq!(
@@ -233,6 +238,7 @@ mod tests {
             features: Features::default(),
             source: "the capabilities file caps.yaml".into(),
             file: None,
+            auth_user: None,
         };
         let why = check_stated(&needs, Some(&other)).unwrap_err();
         assert!(why.contains("does not list"), "{why}");

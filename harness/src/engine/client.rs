@@ -13,7 +13,7 @@ use mqttspec_codec::{
     DecodeError, DecodeOptions, Decoder, Packet, ProtocolVersion, PubAck, PubComp, PubRec, QoS,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -43,6 +43,7 @@ pub struct Client {
     outbox: mpsc::UnboundedSender<Outgoing>,
     auto_ack: Arc<AtomicBool>,
     silenced: Arc<AtomicBool>,
+    limits: Limits,
     next_packet_id: u16,
     gate: Gate,
     /// Tells the reader to stop once the gate lets the close through.
@@ -58,6 +59,39 @@ pub struct Client {
 /// Largest packet the harness accepts from a broker: generous, but bounded so a broken
 /// broker cannot make the harness buffer without limit.
 const MAX_INCOMING: u32 = 16 * 1024 * 1024;
+
+/// What the client's last CONNECT told the broker, which the reader holds the broker to.
+#[derive(Clone, Default)]
+struct Limits {
+    /// The 5.0 Maximum Packet Size the client announced (0: none, so [`MAX_INCOMING`]):
+    /// a bigger packet from the broker breaks 5.0/MQTT-3.1.2-24 and is reported as such.
+    max_packet_size: Arc<AtomicU32>,
+    /// The client sent its CONNECT as raw bytes of another protocol level than its own:
+    /// the harness cannot know which version the broker answers in, so a CONNACK is read
+    /// in the shape it has (two bytes long: 3.1.1; longer: 5.0).
+    foreign_connect: Arc<AtomicBool>,
+}
+
+impl Limits {
+    fn max_packet_size(&self) -> u32 {
+        match self.max_packet_size.load(Ordering::Relaxed) {
+            0 => MAX_INCOMING,
+            n => n.min(MAX_INCOMING),
+        }
+    }
+}
+
+/// The protocol name and level of a CONNECT given as raw bytes, if they hold them.
+fn raw_connect_header(bytes: &[u8]) -> Option<(&[u8], u8)> {
+    if bytes.first()? >> 4 != 1 {
+        return None;
+    }
+    // Fixed header: the remaining length takes one to four bytes.
+    let len_bytes = bytes[1..].iter().take(4).position(|b| b & 0x80 == 0)? + 1;
+    let body = bytes.get(1 + len_bytes..)?;
+    let name_len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+    Some((body.get(2..2 + name_len)?, *body.get(2 + name_len)?))
+}
 
 impl Client {
     pub async fn connect(
@@ -83,6 +117,7 @@ impl Client {
         let (stop_reader, stop_rx) = oneshot::channel();
         let auto_ack = Arc::new(AtomicBool::new(true));
         let silenced = Arc::new(AtomicBool::new(false));
+        let limits = Limits::default();
         let gate = Gate::default();
         let reader = tokio::spawn(read_loop(
             ReaderCtx {
@@ -94,6 +129,7 @@ impl Client {
                 auto_ack: auto_ack.clone(),
                 silenced: silenced.clone(),
                 gate: gate.clone(),
+                limits: limits.clone(),
             },
             read,
             stop_rx,
@@ -113,6 +149,7 @@ impl Client {
             outbox,
             auto_ack,
             silenced,
+            limits,
             next_packet_id: 0,
             gate,
             stop_reader: Some(stop_reader),
@@ -139,11 +176,35 @@ impl Client {
     }
 
     pub fn send_packet(&self, packet: &Packet, bytes: Bytes) {
+        self.note_sent(packet);
         self.send_secret(bytes, describe::packet(packet), secret_tail(packet));
     }
 
     pub fn send_bytes(&self, bytes: Bytes, decoded: String) {
+        if let Some((name, level)) = raw_connect_header(&bytes) {
+            let own = match self.version {
+                ProtocolVersion::V311 => 4,
+                _ => 5,
+            };
+            self.limits
+                .foreign_connect
+                .store(name != b"MQTT" || level != own, Ordering::Relaxed);
+        }
         self.send_secret(bytes, decoded, 0);
+    }
+
+    /// Takes note of a typed packet about to be sent: a CONNECT sets the Maximum Packet
+    /// Size the broker's packets are held to.
+    pub fn note_sent(&self, packet: &Packet) {
+        if let Packet::Connect(c) = packet {
+            let max = c
+                .properties
+                .int(mqttspec_codec::PropertyId::MaximumPacketSize)
+                .filter(|_| c.version.is_v5())
+                .unwrap_or(0);
+            self.limits.max_packet_size.store(max, Ordering::Relaxed);
+            self.limits.foreign_connect.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Sends bytes whose last `secret` bytes the trace shows masked.
@@ -244,6 +305,7 @@ struct ReaderCtx {
     auto_ack: Arc<AtomicBool>,
     silenced: Arc<AtomicBool>,
     gate: Gate,
+    limits: Limits,
 }
 
 async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiver<()>) {
@@ -256,8 +318,9 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
         auto_ack,
         silenced,
         gate,
+        limits,
     } = ctx;
-    let decoder = Decoder::with_options(
+    let mut decoder = Decoder::with_options(
         version,
         DecodeOptions {
             max_packet_size: MAX_INCOMING,
@@ -280,6 +343,17 @@ async fn read_loop(ctx: ReaderCtx, mut read: ReadHalf, mut stop: oneshot::Receiv
                 Ok(FrameStatus::Ready(h)) => buf[..h.total_len()].to_vec(),
                 Ok(FrameStatus::NeedMore(_)) => break,
                 Err(_) => buf.to_vec(),
+            };
+            decoder.options.max_packet_size = limits.max_packet_size();
+            decoder.version = match raw.first() {
+                Some(0x20) if limits.foreign_connect.load(Ordering::Relaxed) => {
+                    if raw.len() == 4 {
+                        ProtocolVersion::V311
+                    } else {
+                        ProtocolVersion::V5
+                    }
+                }
+                _ => version,
             };
             match decoder.decode(&mut buf) {
                 Ok(Some(mut packet)) => {
@@ -450,7 +524,20 @@ async fn write_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::masked_hex;
+    use super::{masked_hex, raw_connect_header};
+
+    #[test]
+    fn the_name_and_level_of_a_raw_connect() {
+        // CONNECT, remaining length 13, "MQTT", level 6, ...
+        let connect = [
+            0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01,
+            b'a',
+        ];
+        assert_eq!(raw_connect_header(&connect), Some((&b"MQTT"[..], 6)));
+        assert_eq!(raw_connect_header(&connect[..8]), None);
+        assert_eq!(raw_connect_header(&[0xc0, 0x00]), None);
+        assert_eq!(raw_connect_header(&[]), None);
+    }
 
     #[test]
     fn the_secret_tail_is_masked() {

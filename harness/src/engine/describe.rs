@@ -120,7 +120,15 @@ pub fn packet(p: &Packet) -> String {
         Packet::UnsubAck(u) => format!("UNSUBACK id={}", u.packet_id),
         Packet::PingReq => "PINGREQ".into(),
         Packet::PingResp => "PINGRESP".into(),
-        Packet::Disconnect(d) => format!("DISCONNECT{}", opt_reason(d.reason_code)),
-        Packet::Auth(a) => format!("AUTH{}", opt_reason(a.reason_code)),
+        Packet::Disconnect(d) => format!(
+            "DISCONNECT{}{}",
+            opt_reason(d.reason_code),
+            d.properties.as_ref().map(props).unwrap_or_default()
+        ),
+        Packet::Auth(a) => format!(
+            "AUTH{}{}",
+            opt_reason(a.reason_code),
+            a.properties.as_ref().map(props).unwrap_or_default()
+        ),
     }
 }

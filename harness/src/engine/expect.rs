@@ -8,6 +8,7 @@ use crate::scenario::model::{
     ExpectCloseStep, ExpectNothingStep, ExpectStep, PacketPattern, SaveField,
 };
 use mqttspec_codec::Packet;
+use std::collections::BTreeMap;
 use tokio::time::Instant;
 
 impl Run<'_> {
@@ -61,27 +62,45 @@ impl Run<'_> {
     /// step was checking: the failure is charged to the malformation's statements (the
     /// step's own, if it names some, too), and the scenario's are not judged unless among
     /// them.
+    /// A malformed packet from the broker breaks the rule of that malformation, whatever the
+    /// step was checking: the failure is charged to the malformation's statements (the
+    /// step's own, if it names some, too), and the scenario's are not judged unless among
+    /// them.
     pub(super) fn malformed(&self, at: &At<'_>, err: mqttspec_codec::DecodeError) -> Stop {
-        let mut stop = self.fail(
-            at,
-            format!("the broker sent a malformed packet: {err}"),
-            None,
-            None,
-        );
-        if let Stop::Fail(f) = &mut stop {
-            let broken = err.statements();
-            if !broken.is_empty() {
-                let mut charged: Vec<String> =
-                    at.statements.iter().map(|s| s.value.clone()).collect();
-                for id in broken {
-                    if !charged.contains(&id) {
-                        charged.push(id);
-                    }
-                }
-                let cited = &self.scenario.scenario.statements;
-                f.precondition = !charged.iter().any(|c| cited.iter().any(|s| s.value == *c));
-                f.statements = charged;
+        // The codec names the rules of a packet the broker received; read by the harness,
+        // a packet over the client's Maximum Packet Size is the broker's breach of it.
+        let (message, broken) = match err.kind {
+            mqttspec_codec::DecodeErrorKind::PacketTooLarge { size, max }
+                if err.version.is_v5() =>
+            {
+                (
+                    format!(
+                        "the broker sent a packet of {size} bytes, over the Maximum Packet Size of \
+                     {max} the client announced (breaks 5.0/MQTT-3.1.2-24)"
+                    ),
+                    vec!["5.0/MQTT-3.1.2-24".to_owned()],
+                )
             }
+            _ => (
+                format!("the broker sent a malformed packet: {err}"),
+                err.statements(),
+            ),
+        };
+        let mut stop = self.fail(at, message, None, None);
+        if let Stop::Fail(f) = &mut stop
+            && !broken.is_empty()
+        {
+            let mut charged: Vec<String> = at.statements.iter().map(|s| s.value.clone()).collect();
+            for id in broken {
+                if !charged.contains(&id) {
+                    charged.push(id);
+                }
+            }
+            let cited = &self.scenario.scenario.statements;
+            f.precondition = !charged
+                .iter()
+                .any(|c| cited.iter().any(|s| s.value == *c));
+            f.statements = charged;
         }
         stop
     }
@@ -146,6 +165,7 @@ impl Run<'_> {
                     self.trace
                         .event(&e.client, "closed by the broker, which this step allows");
                     self.clients.remove(&e.client);
+                    self.closed_by_broker.insert(e.client.clone());
                     return Ok(());
                 }
                 Some(Incoming::Closed(why)) if e.not_applicable_if_closed.is_some() => {
@@ -234,20 +254,30 @@ impl Run<'_> {
             } else {
                 unmatched.clear();
             }
-            for (name, field) in &e.save {
-                match field {
-                    SaveField::PacketId => match matcher::packet_id(&packet) {
-                        Some(id) => self.vars.set(name, id),
-                        None => {
-                            return Err(self.bad_script(
-                                at,
-                                format!(
-                                    "cannot save packet_id: {} has none",
-                                    packet.packet_type().name()
-                                ),
-                            ));
-                        }
-                    },
+            self.save(&e.save, &packet, at)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the fields a step's `save` names, from the packet it matched.
+    pub(super) fn save(
+        &mut self,
+        save: &BTreeMap<String, SaveField>,
+        packet: &Packet,
+        at: &At<'_>,
+    ) -> StepResult {
+        for (name, field) in save {
+            match super::save::value(*field, packet) {
+                Some(v) => self.vars.set(name, v),
+                None => {
+                    return Err(self.bad_script(
+                        at,
+                        format!(
+                            "cannot save {}: {} has none",
+                            super::save::name(*field),
+                            packet.packet_type().name()
+                        ),
+                    ));
                 }
             }
         }
@@ -255,6 +285,21 @@ impl Run<'_> {
     }
 
     pub(super) async fn expect_close(&mut self, e: &ExpectCloseStep, at: &At<'_>) -> StepResult {
+        // An earlier `or_close` step already saw the broker close this connection: what
+        // this step asks for has happened (its timing aside, which it then cannot judge).
+        if !self.clients.contains_key(&e.client) && self.closed_by_broker.remove(&e.client) {
+            if e.not_before.is_some() {
+                return Err(self.bad_script(
+                    at,
+                    "`not_before` cannot be judged: an earlier step already saw the close".into(),
+                ));
+            }
+            self.trace.event(
+                &e.client,
+                "already closed by the broker (seen by the step before)",
+            );
+            return Ok(());
+        }
         let within = e.within.map_or(self.opts.expect_timeout, |d| d.0);
         let started = Instant::now();
         let deadline = started + within;

@@ -12,6 +12,8 @@ pub mod netfault;
 pub mod packets;
 pub mod result;
 pub mod runner;
+mod save;
+mod scram;
 mod steps;
 pub mod topic;
 pub mod trace;

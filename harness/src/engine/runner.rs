@@ -127,6 +127,11 @@ pub(super) struct Run<'a> {
     pub(super) deferred: BTreeMap<String, VecDeque<(Incoming, Location)>>,
     /// Whether the scenario's `requires` was checked against a CONNACK yet.
     pub(super) connack_checked: bool,
+    /// Clients whose connection an `or_close` step saw the broker close: a following
+    /// `expect_close` of them holds at once.
+    pub(super) closed_by_broker: BTreeSet<String>,
+    /// SCRAM-SHA-256 exchanges of `scram` steps.
+    pub(super) scram: super::scram::ScramClients,
 }
 
 /// Runs a scenario. `index` keeps its topics and client ids apart from the others of the run.
@@ -157,6 +162,8 @@ pub async fn run_scenario(
         foreign: Vec::new(),
         deferred: BTreeMap::new(),
         connack_checked: s.requires.is_empty(),
+        closed_by_broker: BTreeSet::new(),
+        scram: Default::default(),
     };
     let started = Instant::now();
     let stated = super::capabilities::check_stated(&s.requires, opts.stated.as_ref());
@@ -168,6 +175,12 @@ pub async fn run_scenario(
                 .into(),
         ))
     } else if let Err(why) = stated {
+        Err(Stop::NotApplicable(why))
+    } else if let Some(why) = s
+        .uses_scram()
+        .then(|| super::scram::unavailable(&run))
+        .flatten()
+    {
         Err(Stop::NotApplicable(why))
     } else {
         if opts.discard_sessions {
@@ -273,6 +286,7 @@ fn step_kind(step: &Step) -> &'static str {
         Step::Hold(_) => "hold",
         Step::Release(_) => "release",
         Step::RestartBroker(_) => "restart_broker",
+        Step::Scram(_) => "scram",
     }
 }
 
@@ -380,6 +394,9 @@ impl Run<'_> {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let item = self.client(name, at)?.next(remaining).await;
+            if let Some(item) = &item {
+                self.scram.observe(name, item);
+            }
             if let Some(Incoming::Packet(Packet::Publish(p))) = &item
                 && self.is_foreign(&p.topic)
             {
@@ -421,6 +438,7 @@ impl Run<'_> {
         if self.clients.contains_key(name) {
             return Ok(());
         }
+        self.closed_by_broker.remove(name);
         let client = Client::connect(
             name,
             &self.opts.target,
@@ -549,6 +567,10 @@ impl Run<'_> {
             Step::Hold(client) => self.hold(client, &at),
             Step::Release(client) => self.release(client, &at),
             Step::RestartBroker(r) => self.restart_broker(r, &at).await,
+            Step::Scram(s) => {
+                at.statements = &s.statements;
+                self.scram(s, &at).await
+            }
         }
     }
 }

@@ -108,6 +108,7 @@ impl Run<'_> {
                         Some(super::describe::packet(&p)),
                     )
                 })?;
+                self.save(&c.save, &p, at)?;
                 // The first accepted 5.0 CONNACK tells which optional features the broker
                 // has; a scenario that needs one it declined is not applicable.
                 if !self.connack_checked
@@ -181,6 +182,7 @@ impl Run<'_> {
                 .map_err(|e| self.bad_script(at, e.to_string()))?
         };
         let client = self.client(&s.client, at)?;
+        client.note_sent(&packet);
         let mut decoded = super::describe::packet(&packet);
         if let Some(f) = s.flags {
             decoded.push_str(&format!(" [flags forced to {f:#06b}]"));

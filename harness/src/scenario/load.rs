@@ -1,7 +1,10 @@
 //! Parsing and checking a scenario file. Every error says where (file:line:column) and why,
 //! and no scenario runs half-checked.
 
-use super::model::{PacketPattern, PacketSpec, PayloadSpec, Scenario, SendStep, Step, VersionSpec};
+use super::model::{
+    PacketPattern, PacketSpec, PayloadSpec, Scenario, ScramSend, ScramStep, SendStep, Step,
+    VersionSpec,
+};
 use crate::catalogue::Catalogue;
 use serde_saphyr::{Location, Spanned};
 use std::collections::BTreeSet;
@@ -289,12 +292,60 @@ impl Checker<'_> {
                         return Err(self.err(loc, "`restart_broker.down` must be longer than 0"));
                     }
                 }
+                Step::Scram(sc) => self.scram(loc, sc)?,
                 Step::Repeat(r) => {
                     if r.times == 0 {
                         return Err(self.err(loc, "`repeat.times` must be at least 1"));
                     }
                     self.steps(&r.steps)?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn scram(&mut self, loc: Location, s: &ScramStep) -> Result<(), LoadError> {
+        self.v5_only(loc, "`scram` (enhanced authentication)")?;
+        self.statements(&s.statements)?;
+        let connect = s.send == Some(ScramSend::Connect);
+        if s.send.is_some() == s.verify {
+            return Err(self.err(loc, "`scram` needs exactly one of `send` and `verify`"));
+        }
+        if connect {
+            self.clients.insert(s.client.clone());
+        } else {
+            self.known(loc, &s.client)?;
+        }
+        if s.connect.is_some() && !connect {
+            return Err(self.err(loc, "`connect` goes with `send: connect`"));
+        }
+        if s.wrong_password && s.send != Some(ScramSend::Final) {
+            return Err(self.err(loc, "`wrong_password` goes with `send: final`"));
+        }
+        if connect && (s.flags.is_some() || s.properties.is_some()) {
+            return Err(self.err(
+                loc,
+                "`flags` and `properties` are the AUTH packet's; a CONNECT's go in `connect`",
+            ));
+        }
+        if s.flags.is_some_and(|f| f > 15) {
+            return Err(self.err(loc, "`flags` is four bits: 0 to 15"));
+        }
+        if let Some(c) = &s.connect {
+            if let Some(w) = &c.will {
+                self.payload(loc, w.payload_spec())?;
+                self.qos(loc, w.qos)?;
+            }
+            let p = c.properties.as_deref();
+            if p.is_some_and(|p| {
+                p.authentication_method.is_some()
+                    || p.authentication_data.is_some()
+                    || p.authentication_data_hex.is_some()
+            }) {
+                return Err(self.err(
+                    loc,
+                    "the `scram` step sets the Authentication Method and Data itself",
+                ));
             }
         }
         Ok(())

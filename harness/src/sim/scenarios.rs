@@ -148,6 +148,7 @@ pub fn simulate_scenario(
     );
     opts.expect_timeout = settings.expect_timeout;
     opts.credentials = settings.credentials.clone();
+    opts.stated = settings.stated.clone();
     opts.broker_control = Some(control.clone());
     let mut sim = turmoil::Builder::new()
         .simulation_duration(STARTUP + opts.scenario_timeout + SIM_MARGIN)

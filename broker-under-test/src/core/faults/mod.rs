@@ -14,6 +14,7 @@ pub(crate) mod patch;
 pub(crate) mod v5;
 pub(crate) mod validate;
 pub mod variations;
+pub(crate) mod wire;
 
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -417,6 +418,35 @@ faults! {
     unknown_auth_method_accepted,
     /// AUTH packets and the CONNACK lack the Authentication Method (5.0/MQTT-4.12.0-5).
     auth_method_missing,
+    // 5.0 suite, part A
+    /// The broker asks for more authentication data with AUTH reason 0x00 (Success) instead of 0x18 (5.0/MQTT-4.12.0-2).
+    auth_continue_wrong_reason,
+    /// AUTH packets from the broker carry reason code 0x01, which the AUTH table lacks (5.0/MQTT-3.15.2-1).
+    auth_reason_code_invalid,
+    /// A connection whose CONNECT named no Authentication Method is offered one: its CONNACK names the broker's first method, and an AUTH from it starts that method's exchange (5.0/MQTT-4.12.0-6).
+    auth_without_method,
+    /// A failed re-authentication is ignored: no DISCONNECT, the connection stays open (5.0/MQTT-4.12.1-2).
+    reauth_failure_keeps_connection,
+    /// DISCONNECT packets from the broker carry reason 0x86 (Bad User Name or Password), which the DISCONNECT table lacks (5.0/MQTT-3.14.2-1).
+    server_disconnect_reason_not_in_table,
+    /// DISCONNECT packets from the broker carry the session's Session Expiry Interval (5.0/MQTT-3.14.2-2).
+    server_disconnect_session_expiry,
+    /// A PINGRESP follows the broker's DISCONNECT (5.0/MQTT-3.14.4-1).
+    packets_after_server_disconnect,
+    /// After its DISCONNECT the broker leaves the network connection open (5.0/MQTT-3.14.4-2).
+    no_close_after_server_disconnect,
+    /// A CONNACK refusing a 5.0 CONNECT is followed by a DISCONNECT (5.0/MQTT-3.14.0-1).
+    disconnect_after_refused_connack,
+    /// A CONNACK refusing the connection has Session Present 1 (5.0/MQTT-3.2.2-6).
+    session_present_on_refusal,
+    /// A refused 5.0 CONNECT gets CONNACK 0x05, a 3.1.1 return code the 5.0 table lacks (5.0/MQTT-3.2.2-8).
+    connack_reason_not_in_table,
+    /// CONNACK acknowledge flags have reserved bit 1 set (5.0/MQTT-3.2.2-1).
+    connack_reserved_flags_set,
+    /// Refusing CONNACKs, AUTH and DISCONNECT carry a 200-byte Reason String and a User Property even when that takes them past the client's Maximum Packet Size (5.0/MQTT-3.2.2-19, -20, 5.0/MQTT-3.14.2-3, -4, 5.0/MQTT-3.15.2-2, -3).
+    oversize_diagnostics,
+    /// Every fifth packet the broker writes is lost, as on an unreliable transport (5.0/MQTT-4.2.0-1).
+    lossy_transport,
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ mod connect;
 mod faults;
 #[cfg(feature = "faults")]
 mod faults_v5;
+#[cfg(feature = "faults")]
+mod faults_v5_a;
 mod keepalive;
 mod limits;
 mod qos;

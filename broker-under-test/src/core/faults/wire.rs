@@ -1,0 +1,71 @@
+//! Faults in what the broker writes, applied where every outgoing packet passes (the
+//! outbox): diagnostics that ignore the client's Maximum Packet Size, reserved CONNACK
+//! flags, packets lost as on an unreliable transport.
+
+use super::Faults;
+use bytes::{Bytes, BytesMut};
+use mqttspec_codec::{Packet, Properties, Property};
+
+/// What the outbox needs of the faults, copied from the configuration.
+#[derive(Debug, Default)]
+pub(crate) struct WireFaults {
+    oversize_diagnostics: bool,
+    connack_reserved_flags_set: bool,
+    lossy_transport: bool,
+    /// Packets written so far, for `lossy_transport`.
+    written: u64,
+}
+
+impl WireFaults {
+    pub(crate) fn new(f: &Faults) -> Self {
+        Self {
+            oversize_diagnostics: f.oversize_diagnostics,
+            connack_reserved_flags_set: f.connack_reserved_flags_set,
+            lossy_transport: f.lossy_transport,
+            written: 0,
+        }
+    }
+
+    /// `oversize_diagnostics`: a 5.0 refusing CONNACK, AUTH or DISCONNECT gets a long
+    /// Reason String and a User Property (an accepting CONNACK is left alone, so that a
+    /// client with a small Maximum Packet Size gets as far as the DISCONNECT). Returns
+    /// whether it did: the packet then goes out whatever its size.
+    pub(crate) fn bloat(&self, packet: &mut Packet) -> bool {
+        if !self.oversize_diagnostics {
+            return false;
+        }
+        let add = |p: &mut Properties| {
+            p.push(Property::ReasonString("x".repeat(200).into()));
+            p.push(Property::UserProperty("fault".into(), "oversize".into()));
+        };
+        match packet {
+            Packet::ConnAck(c) if c.code.0 != 0 => add(&mut c.properties),
+            Packet::Auth(a) => add(a.properties.get_or_insert_with(Properties::new)),
+            Packet::Disconnect(d) => {
+                d.reason_code
+                    .get_or_insert(mqttspec_codec::ReasonCode::SUCCESS);
+                add(d.properties.get_or_insert_with(Properties::new));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The bytes as the faults write them; `None`: lost.
+    pub(crate) fn rewrite(&mut self, bytes: Bytes) -> Option<Bytes> {
+        self.written += 1;
+        if self.lossy_transport && self.written.is_multiple_of(5) {
+            return None;
+        }
+        if self.connack_reserved_flags_set && bytes.first() == Some(&0x20) {
+            // The acknowledge flags follow the remaining length (1 to 4 bytes).
+            let len_bytes = bytes[1..].iter().position(|b| b & 0x80 == 0)? + 1;
+            let mut out = BytesMut::from(&bytes[..]);
+            if let Some(flags) = out.get_mut(1 + len_bytes) {
+                *flags |= 0b10;
+            }
+            return Some(out.freeze());
+        }
+        Some(bytes)
+    }
+}
