@@ -9,8 +9,64 @@ use crate::scenario::model::{ConnackPattern, ConnectStep, PacketPattern, SendSte
 use mqttspec_codec::Packet;
 use mqttspec_codec::raw::{RawPacket, RemainingLength};
 
+/// How often a CONNECT refused as "server unavailable" is tried before the scenario is
+/// given up as not applicable, and the pause before the second try (doubled each time).
+const CONNECT_TRIES: u32 = 3;
+const UNAVAILABLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How a broker turned away a CONNECT that may be asked again.
+enum Refusal {
+    /// CONNACK with one of the `unavailable` codes.
+    Unavailable(u8),
+    /// The connection closed before any CONNACK.
+    Closed,
+}
+
+/// The CONNACK codes that say the broker cannot serve the connection now (3.1.1 0x03,
+/// 5.0 0x88 Server unavailable and 0x89 Server busy): 3.2.2.3 lets a server refuse a
+/// connection for that reason, so it is neither a failure nor a pass.
+fn unavailable(p: &Packet) -> Option<u8> {
+    match p {
+        Packet::ConnAck(ack) if matches!(ack.code.0, 0x03 | 0x88 | 0x89) => Some(ack.code.0),
+        _ => None,
+    }
+}
+
 impl Run<'_> {
+    /// Sends CONNECT and checks the CONNACK. A broker that answers "server unavailable"
+    /// (rmqtt does while it still tears down the client id's previous connection) is asked
+    /// again after a pause, on a new connection; if it keeps refusing, the scenario is not
+    /// applicable. A close without CONNACK, where the step expects acceptance, is asked
+    /// again too, and fails if it persists.
     pub(super) async fn connect(&mut self, c: &ConnectStep, at: &At<'_>) -> StepResult {
+        let mut pause = UNAVAILABLE_PAUSE;
+        for attempt in 1..=CONNECT_TRIES {
+            match self.connect_once(c, at, attempt == CONNECT_TRIES).await? {
+                None => return Ok(()),
+                Some(Refusal::Unavailable(code)) if attempt == CONNECT_TRIES => {
+                    return Err(Stop::NotApplicable(format!(
+                        "the broker refused the connection {CONNECT_TRIES} times as unavailable \
+                         (CONNACK 0x{code:02x}), which 3.2.2.3 allows; the scenario could not run"
+                    )));
+                }
+                Some(_) => {
+                    self.clients.remove(&c.client);
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One CONNECT: `Some` when the broker turned away a CONNECT the step expects it to
+    /// accept in a way that may pass (unavailable; a close without CONNACK, unless `last`).
+    async fn connect_once(
+        &mut self,
+        c: &ConnectStep,
+        at: &At<'_>,
+        last: bool,
+    ) -> Result<Option<Refusal>, Stop> {
         let version = match self.clients.get(&c.client) {
             Some(open) => open.version,
             None => c.version.map_or(self.version, |v| v.protocol()),
@@ -71,6 +127,11 @@ impl Run<'_> {
                 if let Some(na) = refused_na("closed the connection without a CONNACK".into()) {
                     return Err(na);
                 }
+                // A broker still closing the client id's previous connection may turn the
+                // next one away (RabbitMQ does): asked again before it is failed.
+                if !last && want.code == Some(0) {
+                    return Ok(Some(Refusal::Closed));
+                }
                 Err(self.fail_ack(
                     at,
                     intrinsic(Miss::Closed),
@@ -81,6 +142,11 @@ impl Run<'_> {
             }
             Some(Incoming::Malformed(e)) => Err(self.malformed(at, e)),
             Some(Incoming::Packet(p)) => {
+                if let Some(code) = unavailable(&p)
+                    && want.code != Some(code)
+                {
+                    return Ok(Some(Refusal::Unavailable(code)));
+                }
                 if let Some(na) = &c.not_applicable_if
                     && matcher::connack(na, &p).is_ok()
                 {
@@ -122,7 +188,7 @@ impl Run<'_> {
                     )
                     .map_err(Stop::NotApplicable)?;
                 }
-                Ok(())
+                Ok(None)
             }
         }
     }
