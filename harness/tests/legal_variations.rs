@@ -145,6 +145,16 @@ fn cases() -> Vec<Case> {
             ],
         ),
         variation(
+            "close_on_dollar_subscribe",
+            &[
+                (
+                    "topics/leading-wildcard-does-not-match-dollar-topics.yaml",
+                    Na,
+                ),
+                ("topics/hash-does-not-match-dollar-topics.yaml", Na),
+            ],
+        ),
+        variation(
             "pubrel_delayed",
             &[
                 (

@@ -30,6 +30,11 @@ impl Broker {
         {
             return self.close(now, conn, CloseReason::ProtocolError);
         }
+        if variation!(self.config, close_on_dollar_subscribe)
+            && s.subscriptions.iter().any(|f| f.filter.starts_with('$'))
+        {
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
         let Some(link) = self.conns.get(&conn).map(|c| c.link) else {
             return;
         };

@@ -128,6 +128,14 @@ fn dollar_publishes_dropped_or_closed() {
     b.send(p, publish("$x/t", QoS::AtLeastOnce, 1, "x"));
     assert!(b.recv(p).is_empty());
     assert!(b.closed(p));
+
+    let mut b = with("close_on_dollar_subscribe");
+    let s = b.connect("s", true);
+    b.subscribe(s, "x/t", QoS::AtMostOnce);
+    assert!(!b.closed(s));
+    b.send(s, subscribe(2, &[("$x/t", QoS::AtMostOnce)]));
+    assert!(b.recv(s).is_empty());
+    assert!(b.closed(s));
 }
 
 #[test]
@@ -206,6 +214,7 @@ fn every_variation_has_a_test() {
         "copy_per_subscription",
         "drop_dollar_publishes",
         "close_on_dollar_publish",
+        "close_on_dollar_subscribe",
         "pubrel_delayed",
         "close_on_out_of_order_puback",
         "queue_qos0_offline",
