@@ -56,7 +56,7 @@ impl Broker {
             return Step::Wait;
         };
         #[cfg(feature = "faults")]
-        match super::faults::patch::prepare(&mut c.input, &self.config.faults) {
+        match super::faults::patch::prepare(&mut c.input, &self.config.faults, c.decoder.version) {
             super::faults::patch::Prepared::Decode => {}
             super::faults::patch::Prepared::Wait => return Step::Wait,
             super::faults::patch::Prepared::Skipped => return Step::Skip,

@@ -6,7 +6,7 @@ use super::Faults;
 use bytes::{Buf, BufMut, BytesMut};
 use mqttspec_codec::framing::{FrameStatus, check_frame};
 use mqttspec_codec::wire::put_varint;
-use mqttspec_codec::{DecodeErrorKind, PacketType};
+use mqttspec_codec::{DecodeErrorKind, PacketType, ProtocolVersion};
 
 /// What the decode loop should do with the buffer.
 pub(crate) enum Prepared {
@@ -36,7 +36,7 @@ fn rewrites_strings(f: &Faults) -> bool {
     f.accept_invalid_utf8 || f.accept_null_character || f.strip_byte_order_mark
 }
 
-pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults) -> Prepared {
+pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults, version: ProtocolVersion) -> Prepared {
     if buf.is_empty() || !patches_bytes(f) {
         return Prepared::Decode;
     }
@@ -61,7 +61,7 @@ pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults) -> Prepared {
     let body = header.header_len..header.total_len();
     match kind {
         1 => patch_connect(buf, body, f),
-        8 if f.lenient_subscribe_options => patch_subscribe_options(&mut buf[body]),
+        8 if f.lenient_subscribe_options => patch_subscribe_options(&mut buf[body], version),
         _ => {}
     }
     if rewrites_strings(f)
@@ -151,16 +151,40 @@ fn patch_connect(buf: &mut BytesMut, body: std::ops::Range<usize>, f: &Faults) {
     }
 }
 
-/// `lenient_subscribe_options`: each options byte keeps its QoS bits, QoS 3 read as 2.
-fn patch_subscribe_options(body: &mut [u8]) {
+/// `lenient_subscribe_options`: each options byte keeps its QoS bits, QoS 3 read as 2; in
+/// 5.0 its other option bits too, the reserved bits 6 and 7 cleared.
+fn patch_subscribe_options(body: &mut [u8], version: ProtocolVersion) {
     let mut pos = 2;
+    let v5 = version == ProtocolVersion::V5;
+    if v5 {
+        // The property block: its length (a variable byte integer) and the properties.
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let Some(b) = body.get(pos) else {
+                return;
+            };
+            len |= usize::from(b & 0x7F) << shift;
+            pos += 1;
+            shift += 7;
+            if b & 0x80 == 0 || shift > 21 {
+                break;
+            }
+        }
+        pos += len;
+    }
     while pos + 2 <= body.len() {
         let len = usize::from(u16::from_be_bytes([body[pos], body[pos + 1]]));
         pos += 2 + len;
         let Some(options) = body.get_mut(pos) else {
             return;
         };
-        *options = (*options & 0b11).min(2);
+        if v5 {
+            let qos = (*options & 0b11).min(2);
+            *options = (*options & 0b0011_1100) | qos;
+        } else {
+            *options = (*options & 0b11).min(2);
+        }
         pos += 1;
     }
 }
