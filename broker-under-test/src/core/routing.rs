@@ -81,7 +81,7 @@ impl Broker {
             if fault!(self.config, shared_delivered_to_every_member) {
                 for (client, entry) in &group.members {
                     if let Some(session) = self.sessions.get_mut(client) {
-                        let copy = shared_copy(msg, entry, &group.key);
+                        let copy = shared_copy(msg, entry, &group.key, &self.config);
                         let result = deliver(session, &mut self.out, copy, &self.config, now);
                         count_drop(&mut self.stats, client, result);
                         handed += 1;
@@ -96,7 +96,7 @@ impl Broker {
             let Some(session) = self.sessions.get_mut(client) else {
                 continue;
             };
-            let copy = shared_copy(msg, entry, &group.key);
+            let copy = shared_copy(msg, entry, &group.key, &self.config);
             let result = deliver(session, &mut self.out, copy, &self.config, now);
             count_drop(&mut self.stats, client, result);
             handed += 1;
@@ -126,7 +126,7 @@ impl Broker {
         let Some(session) = self.sessions.get_mut(client) else {
             return;
         };
-        let copy = shared_copy(&msg, entry, &key);
+        let copy = shared_copy(&msg, entry, &key, &self.config);
         let result = deliver(session, &mut self.out, copy, &self.config, now);
         count_drop(&mut self.stats, client, result);
     }
@@ -134,8 +134,18 @@ impl Broker {
 
 /// The copy a shared subscription's member gets: at its granted QoS (5.0/MQTT-4.8.2-3),
 /// RETAIN as its Retain As Published says, with its identifier.
-fn shared_copy(msg: &Message, entry: &SubEntry, key: &Arc<str>) -> Message {
-    let mut copy = msg.delivery(entry.qos, msg.retain && entry.retain_as_published);
+fn shared_copy(
+    msg: &Message,
+    entry: &SubEntry,
+    key: &Arc<str>,
+    config: &crate::config::Config,
+) -> Message {
+    let granted = if fault!(config, ignore_granted_qos) {
+        QoS::ExactlyOnce
+    } else {
+        entry.qos
+    };
+    let mut copy = msg.delivery(granted, msg.retain && entry.retain_as_published);
     copy.sub_ids.extend(entry.id);
     copy.shared = Some(key.clone());
     copy
