@@ -107,6 +107,17 @@ impl Broker {
     /// A message a shared subscription gave to a session that ended before delivering it:
     /// offered to another member of that subscription, if one is left.
     pub(super) fn redistribute(&mut self, now: Time, msg: Message) {
+        self.redistribute_to(now, msg, None);
+    }
+
+    /// Fault `shared_error_ack_redistributed`: a message a member refused, offered to
+    /// another member.
+    #[cfg(feature = "faults")]
+    pub(super) fn redistribute_except(&mut self, now: Time, msg: Message, client_id: &str) {
+        self.redistribute_to(now, msg, Some(client_id));
+    }
+
+    fn redistribute_to(&mut self, now: Time, msg: Message, exclude: Option<&str>) {
         let Some(key) = msg.shared.clone() else {
             return;
         };
@@ -120,7 +131,8 @@ impl Broker {
             tracing::debug!(%key, "no member left: message dropped");
             return;
         };
-        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, None) else {
+        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, exclude)
+        else {
             return;
         };
         let Some(session) = self.sessions.get_mut(client) else {

@@ -289,7 +289,11 @@ mod tests {
     #[test]
     fn subscribe_options_are_masked() {
         let mut body = [0, 1, 0, 1, b'a', 0b1111_0111];
-        patch_subscribe_options(&mut body);
+        patch_subscribe_options(&mut body, ProtocolVersion::V311);
         assert_eq!(body[5], 2);
+        // 5.0: a property block first; the option bits kept, reserved bits 6 and 7 cleared.
+        let mut body = [0, 1, 2, 0x0B, 5, 0, 1, b'a', 0b1111_0111];
+        patch_subscribe_options(&mut body, ProtocolVersion::V5);
+        assert_eq!(body[8], 0b0011_0110);
     }
 }

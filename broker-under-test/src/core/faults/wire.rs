@@ -10,6 +10,8 @@ use mqttspec_codec::{Packet, Properties, Property};
 #[derive(Debug, Default)]
 pub(crate) struct WireFaults {
     oversize_diagnostics: bool,
+    oversize_ack_diagnostics: bool,
+    ack_reason_code_not_in_table: bool,
     connack_reserved_flags_set: bool,
     lossy_transport: bool,
     /// Packets written so far, for `lossy_transport`.
@@ -20,6 +22,8 @@ impl WireFaults {
     pub(crate) fn new(f: &Faults) -> Self {
         Self {
             oversize_diagnostics: f.oversize_diagnostics,
+            oversize_ack_diagnostics: f.oversize_ack_diagnostics,
+            ack_reason_code_not_in_table: f.ack_reason_code_not_in_table,
             connack_reserved_flags_set: f.connack_reserved_flags_set,
             lossy_transport: f.lossy_transport,
             written: 0,
@@ -31,13 +35,45 @@ impl WireFaults {
     /// client with a small Maximum Packet Size gets as far as the DISCONNECT). Returns
     /// whether it did: the packet then goes out whatever its size.
     pub(crate) fn bloat(&self, packet: &mut Packet) -> bool {
-        if !self.oversize_diagnostics {
-            return false;
-        }
         let add = |p: &mut Properties| {
             p.push(Property::ReasonString("x".repeat(200).into()));
             p.push(Property::UserProperty("fault".into(), "oversize".into()));
         };
+        if self.ack_reason_code_not_in_table {
+            let bad = mqttspec_codec::ReasonCode(0x01);
+            match packet {
+                Packet::PubAck(a) => a.reason_code = Some(bad),
+                Packet::PubRec(a) => a.reason_code = Some(bad),
+                Packet::PubRel(a) => a.reason_code = Some(bad),
+                Packet::PubComp(a) => a.reason_code = Some(bad),
+                Packet::UnsubAck(u) => u.reason_codes.iter_mut().for_each(|c| *c = bad),
+                _ => {}
+            }
+        }
+        if self.oversize_ack_diagnostics {
+            let props = |p: &mut Option<Properties>| add(p.get_or_insert_with(Properties::new));
+            let code = |c: &mut Option<mqttspec_codec::ReasonCode>| {
+                c.get_or_insert(mqttspec_codec::ReasonCode::SUCCESS);
+            };
+            match packet {
+                Packet::PubAck(a) => (code(&mut a.reason_code), props(&mut a.properties)),
+                Packet::PubRec(a) => (code(&mut a.reason_code), props(&mut a.properties)),
+                Packet::PubRel(a) => (code(&mut a.reason_code), props(&mut a.properties)),
+                Packet::PubComp(a) => (code(&mut a.reason_code), props(&mut a.properties)),
+                Packet::SubAck(s) => ((), add(&mut s.properties)),
+                Packet::UnsubAck(u) => ((), add(&mut u.properties)),
+                _ => return self.bloat_refusals(packet, add),
+            };
+            return true;
+        }
+        self.bloat_refusals(packet, add)
+    }
+
+    /// `oversize_diagnostics` on a refusing CONNACK, an AUTH or a DISCONNECT.
+    fn bloat_refusals(&self, packet: &mut Packet, add: impl Fn(&mut Properties)) -> bool {
+        if !self.oversize_diagnostics {
+            return false;
+        }
         match packet {
             Packet::ConnAck(c) if c.code.0 != 0 => add(&mut c.properties),
             Packet::Auth(a) => add(a.properties.get_or_insert_with(Properties::new)),

@@ -1,0 +1,93 @@
+//! The faults of the 5.0 suite's part B (acknowledgements, topic aliases, QoS flows,
+//! shared subscriptions), each with a script whose course it changes (see `faults.rs`).
+
+use super::faults::check;
+use super::*;
+use mqttspec_codec::{PubAck, SubscribeOptions};
+
+macro_rules! scripts {
+    ($($name:ident => |$b:ident| $body:block)*) => {
+        $(#[test] fn $name() { check(stringify!($name), &|$b: &mut Bench| $body); })*
+        pub(super) const COVERED: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+fn pub5(topic: &str, qos: QoS, id: u16, props: &[Property]) -> Publish {
+    Publish {
+        properties: Properties(props.to_vec()),
+        ..publish(topic, qos, id, "m")
+    }
+}
+
+fn qos(q: QoS) -> SubscribeOptions {
+    SubscribeOptions::qos(q)
+}
+
+scripts! {
+    ack_reason_code_not_in_table => |b| {
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, pub5("t", QoS::AtLeastOnce, 1, &[]));
+        b.send(c, pub5("t", QoS::ExactlyOnce, 2, &[]));
+        b.send(c, Packet::PubRel(mqttspec_codec::PubRel::new(2)));
+    }
+    oversize_ack_diagnostics => |b| {
+        let (c, _) = b.connect5("c", true, &[Property::MaximumPacketSize(64)]);
+        b.send(c, subscribe(1, &[("x", QoS::AtMostOnce)]));
+        b.send(c, pub5("t", QoS::AtLeastOnce, 1, &[]));
+    }
+    topic_alias_kept_across_connections => |b| {
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, pub5("t", QoS::AtMostOnce, 0, &[Property::TopicAlias(1)]));
+        b.drop_conn(c);
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, pub5("", QoS::AtMostOnce, 0, &[Property::TopicAlias(1)]));
+    }
+    qos2_id_kept_after_pubcomp => |b| {
+        let (s, _) = b.connect5("s", true, &[]);
+        b.subscribe5(s, "t", qos(QoS::AtMostOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        for _ in 0..2 {
+            b.send(p, pub5("t", QoS::ExactlyOnce, 7, &[]));
+            b.send(p, Packet::PubRel(mqttspec_codec::PubRel::new(7)));
+        }
+    }
+    error_puback_ignored => |b| {
+        let (s, _) = b.connect5("s", false, &[Property::SessionExpiryInterval(100)]);
+        b.subscribe5(s, "t", qos(QoS::AtLeastOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        b.send(p, pub5("t", QoS::AtLeastOnce, 1, &[]));
+        let id = b.publishes(s).first().map_or(1, |m| m.packet_id);
+        b.send(s, PubAck::with_reason(id, ReasonCode(0x80)));
+        b.drop_conn(s);
+        b.connect5("s", false, &[Property::SessionExpiryInterval(100)]);
+    }
+    subscription_identifier_from_client_accepted => |b| {
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, pub5("t", QoS::AtMostOnce, 0, &[Property::SubscriptionIdentifier(3)]));
+    }
+    wildcard_response_topic_accepted => |b| {
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, pub5("t", QoS::AtMostOnce, 0, &[Property::ResponseTopic("r/+".into())]));
+    }
+    no_local_on_shared_accepted => |b| {
+        let (c, _) = b.connect5("c", true, &[]);
+        b.send(c, Subscribe {
+            packet_id: 1,
+            properties: Properties::default(),
+            subscriptions: vec![Subscription {
+                filter: "$share/g/t".into(),
+                options: SubscribeOptions { no_local: true, ..qos(QoS::AtMostOnce) },
+            }],
+        });
+    }
+    shared_error_ack_redistributed => |b| {
+        let (m1, _) = b.connect5("m1", true, &[]);
+        b.subscribe5(m1, "$share/g/t", qos(QoS::AtLeastOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        b.send(p, pub5("t", QoS::AtLeastOnce, 1, &[]));
+        let (m2, _) = b.connect5("m2", true, &[]);
+        b.subscribe5(m2, "$share/g/t", qos(QoS::AtLeastOnce), &[]);
+        let id = b.publishes(m1).first().map_or(1, |m| m.packet_id);
+        b.send(m1, PubAck::with_reason(id, ReasonCode(0x80)));
+    }
+}
