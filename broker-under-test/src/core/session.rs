@@ -410,6 +410,24 @@ impl Session {
         moved
     }
 
+    /// Fault `shared_qos2_handed_to_other_member`: the QoS 2 messages of shared
+    /// subscriptions whose PUBLISH went out, taken from the session.
+    #[cfg(feature = "faults")]
+    pub fn take_shared_qos2(&mut self) -> Vec<Message> {
+        let mut moved = Vec::new();
+        for flow in std::mem::take(&mut self.inflight) {
+            match flow {
+                Inflight::Publish { msg, .. }
+                    if msg.shared.is_some() && msg.qos == QoS::ExactlyOnce =>
+                {
+                    moved.push(msg);
+                }
+                other => self.inflight.push_back(other),
+            }
+        }
+        moved
+    }
+
     /// Fault `redelivery_new_packet_id`: gives every unacknowledged PUBLISH a new identifier.
     #[cfg(feature = "faults")]
     fn renumber_publishes(&mut self) {

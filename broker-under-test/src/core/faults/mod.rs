@@ -470,6 +470,14 @@ faults! {
     no_local_on_shared_accepted,
     /// A shared subscription's message refused by its member with a PUBACK of 0x80 or more is offered to another member (5.0/MQTT-4.8.2-6).
     shared_error_ack_redistributed,
+    /// When a shared subscription member's connection closes, the QoS 2 messages in flight to it are taken from its session and offered to another member (5.0/MQTT-4.8.2-4, -5).
+    shared_qos2_handed_to_other_member,
+    /// UNSUBACK reason codes in reverse filter order (5.0/MQTT-3.11.3-1).
+    unsuback_codes_reversed,
+    /// The broker's PINGRESP has its remaining length in two bytes, 0x80 0x00 (5.0/MQTT-1.5.5-1).
+    non_minimal_remaining_length,
+    /// A 5.0 SUBACK without properties leaves out its Property Length (5.0/MQTT-2.2.2-1).
+    property_length_omitted,
 }
 
 #[cfg(test)]

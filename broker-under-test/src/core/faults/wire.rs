@@ -4,7 +4,7 @@
 
 use super::Faults;
 use bytes::{Bytes, BytesMut};
-use mqttspec_codec::{Packet, Properties, Property};
+use mqttspec_codec::{Packet, Properties, Property, ProtocolVersion};
 
 /// What the outbox needs of the faults, copied from the configuration.
 #[derive(Debug, Default)]
@@ -14,6 +14,8 @@ pub(crate) struct WireFaults {
     ack_reason_code_not_in_table: bool,
     connack_reserved_flags_set: bool,
     lossy_transport: bool,
+    non_minimal_remaining_length: bool,
+    property_length_omitted: bool,
     /// Packets written so far, for `lossy_transport`.
     written: u64,
 }
@@ -26,6 +28,8 @@ impl WireFaults {
             ack_reason_code_not_in_table: f.ack_reason_code_not_in_table,
             connack_reserved_flags_set: f.connack_reserved_flags_set,
             lossy_transport: f.lossy_transport,
+            non_minimal_remaining_length: f.non_minimal_remaining_length,
+            property_length_omitted: f.property_length_omitted,
             written: 0,
         }
     }
@@ -88,10 +92,27 @@ impl WireFaults {
     }
 
     /// The bytes as the faults write them; `None`: lost.
-    pub(crate) fn rewrite(&mut self, bytes: Bytes) -> Option<Bytes> {
+    pub(crate) fn rewrite(&mut self, bytes: Bytes, version: ProtocolVersion) -> Option<Bytes> {
         self.written += 1;
         if self.lossy_transport && self.written.is_multiple_of(5) {
             return None;
+        }
+        if self.non_minimal_remaining_length && bytes[..] == [0xD0, 0x00] {
+            return Some(Bytes::from_static(&[0xD0, 0x80, 0x00]));
+        }
+        // A SUBACK of fewer than 128 bytes whose property block is empty: type, length,
+        // identifier (2 bytes), property length 0, codes.
+        if self.property_length_omitted
+            && version == ProtocolVersion::V5
+            && bytes.first() == Some(&0x90)
+            && bytes.len() >= 5
+            && bytes[1] < 0x80
+            && bytes[4] == 0
+        {
+            let mut out = BytesMut::from(&bytes[..4]);
+            out[1] -= 1;
+            out.extend_from_slice(&bytes[5..]);
+            return Some(out.freeze());
         }
         if self.connack_reserved_flags_set && bytes.first() == Some(&0x20) {
             // The acknowledge flags follow the remaining length (1 to 4 bytes).
