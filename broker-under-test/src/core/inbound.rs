@@ -64,7 +64,7 @@ impl Broker {
                 .get(client_id)
                 .is_some_and(|s| s.inbound_qos2.contains(&p.packet_id));
             if first
-                && refusal.is_none()
+                && (refusal.is_none() || fault!(self.config, refused_qos2_id_remembered))
                 && let Some(s) = self.sessions.get_mut(client_id)
             {
                 s.inbound_qos2.insert(p.packet_id);

@@ -48,7 +48,7 @@ impl Broker {
         #[cfg(feature = "faults")]
         if self.config.faults.needs_linear_routing() || self.config.variations.copy_per_subscription
         {
-            return self.route_with_faults(now, msg);
+            return self.route_with_faults(now, msg, publisher);
         }
         let publisher = publisher.filter(|_| !fault!(self.config, no_local_ignored));
         let found = self.subscriptions.matches(&msg.topic, publisher);
@@ -77,6 +77,14 @@ impl Broker {
                 break;
             }
         }
+        handed + self.route_shared(now, msg, publisher)
+    }
+
+    /// The shared-subscription part of [`Broker::route`]: one copy per matching shared
+    /// subscription, for one of its members (5.0 section 4.8.2).
+    pub(super) fn route_shared(&mut self, now: Time, msg: &Message, publisher: Option<&str>) -> usize {
+        let found = self.subscriptions.matches(&msg.topic, publisher);
+        let mut handed = 0;
         for group in found.shared {
             if fault!(self.config, shared_delivered_to_every_member) {
                 for (client, entry) in &group.members {

@@ -368,6 +368,11 @@ impl Session {
         let flows = std::mem::take(&mut self.inflight);
         for flow in flows {
             match &flow {
+                Inflight::Publish { msg, .. }
+                    if fault!(config, inflight_message_expires) && msg.expired(now) =>
+                {
+                    continue;
+                }
                 Inflight::Publish { id, msg } if !fault!(config, no_redelivery_on_reconnect) => {
                     let dup = !fault!(config, redelivery_without_dup);
                     if !self.transmit(out, conn, msg, *id, dup, config, now) {

@@ -478,6 +478,10 @@ faults! {
     non_minimal_remaining_length,
     /// A 5.0 SUBACK without properties leaves out its Property Length (5.0/MQTT-2.2.2-1).
     property_length_omitted,
+    /// The identifier of a QoS 2 PUBLISH refused with PUBREC 0x80 or more is remembered, so the next PUBLISH with it is taken for a duplicate and not forwarded (5.0/MQTT-4.3.3-9).
+    refused_qos2_id_remembered,
+    /// Unacknowledged PUBLISH packets whose Message Expiry Interval has passed are dropped instead of resent on reconnect (5.0/MQTT-4.3.3-7).
+    inflight_message_expires,
 }
 
 #[cfg(test)]

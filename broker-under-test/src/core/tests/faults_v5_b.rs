@@ -100,6 +100,25 @@ scripts! {
         b.subscribe5(m2, "$share/g/t", qos(QoS::ExactlyOnce), &[]);
         b.drop_conn(m1);
     }
+    refused_qos2_id_remembered => |b| {
+        let (s, _) = b.connect5("s", true, &[]);
+        b.subscribe5(s, "t", qos(QoS::AtMostOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        b.send(p, Publish {
+            payload: Bytes::from_static(&[0xFF]),
+            ..pub5("t", QoS::ExactlyOnce, 4, &[Property::PayloadFormatIndicator(1)])
+        });
+        b.send(p, pub5("t", QoS::ExactlyOnce, 4, &[]));
+    }
+    inflight_message_expires => |b| {
+        let (s, _) = b.connect5("s", false, &[Property::SessionExpiryInterval(100)]);
+        b.subscribe5(s, "t", qos(QoS::ExactlyOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        b.send(p, pub5("t", QoS::ExactlyOnce, 1, &[Property::MessageExpiryInterval(1)]));
+        b.drop_conn(s);
+        b.advance(Duration::from_secs(3));
+        b.connect5("s", false, &[Property::SessionExpiryInterval(100)]);
+    }
     unsuback_codes_reversed => |b| {
         let (c, _) = b.connect5("c", true, &[]);
         b.subscribe5(c, "a", qos(QoS::AtMostOnce), &[]);
