@@ -482,6 +482,8 @@ faults! {
     refused_qos2_id_remembered,
     /// Unacknowledged PUBLISH packets whose Message Expiry Interval has passed are dropped instead of resent on reconnect (5.0/MQTT-4.3.3-7).
     inflight_message_expires,
+    /// Ill-formed UTF-8 in the string properties of a 5.0 PUBLISH (Content Type, Response Topic, User Properties) is replaced by U+FFFD instead of closing (5.0/MQTT-1.5.7-1, 3.3.2-13, 3.3.2-19).
+    accept_invalid_utf8_in_properties,
 }
 
 #[cfg(test)]

@@ -119,6 +119,13 @@ scripts! {
         b.advance(Duration::from_secs(3));
         b.connect5("s", false, &[Property::SessionExpiryInterval(100)]);
     }
+    accept_invalid_utf8_in_properties => |b| {
+        let (s, _) = b.connect5("s", true, &[]);
+        b.subscribe5(s, "t", qos(QoS::AtMostOnce), &[]);
+        let (p, _) = b.connect5("p", true, &[]);
+        // PUBLISH QoS 0, topic "t", Content Type of one byte FF, payload "x".
+        b.send_raw(p, &[0x30, 0x09, 0x00, 0x01, b't', 0x04, 0x03, 0x00, 0x01, 0xFF, b'x']);
+    }
     unsuback_codes_reversed => |b| {
         let (c, _) = b.connect5("c", true, &[]);
         b.subscribe5(c, "a", qos(QoS::AtMostOnce), &[]);
