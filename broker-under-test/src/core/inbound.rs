@@ -252,16 +252,13 @@ impl Broker {
     /// session does not hold (a PUBREL resent after PUBCOMP was lost); 5.0 tells that case
     /// with reason 0x92.
     pub(super) fn on_pubrel(&mut self, conn: ConnId, client_id: &str, id: u16) {
-        let held = self
-            .sessions
-            .get_mut(client_id)
-            .is_some_and(|s| {
-                if fault!(self.config, qos2_id_kept_after_pubcomp) {
-                    s.inbound_qos2.contains(&id)
-                } else {
-                    s.inbound_qos2.remove(&id)
-                }
-            });
+        let held = self.sessions.get_mut(client_id).is_some_and(|s| {
+            if fault!(self.config, qos2_id_kept_after_pubcomp) {
+                s.inbound_qos2.contains(&id)
+            } else {
+                s.inbound_qos2.remove(&id)
+            }
+        });
         let Some(link) = self.conns.get(&conn).map(|c| c.link) else {
             return;
         };

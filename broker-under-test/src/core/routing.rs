@@ -82,7 +82,12 @@ impl Broker {
 
     /// The shared-subscription part of [`Broker::route`]: one copy per matching shared
     /// subscription, for one of its members (5.0 section 4.8.2).
-    pub(super) fn route_shared(&mut self, now: Time, msg: &Message, publisher: Option<&str>) -> usize {
+    pub(super) fn route_shared(
+        &mut self,
+        now: Time,
+        msg: &Message,
+        publisher: Option<&str>,
+    ) -> usize {
         let found = self.subscriptions.matches(&msg.topic, publisher);
         let mut handed = 0;
         for group in found.shared {
@@ -139,8 +144,7 @@ impl Broker {
             tracing::debug!(%key, "no member left: message dropped");
             return;
         };
-        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, exclude)
-        else {
+        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, exclude) else {
             return;
         };
         let Some(session) = self.sessions.get_mut(client) else {

@@ -178,7 +178,6 @@ impl Broker {
         }
         handed + self.route_shared(now, msg, publisher)
     }
-
 }
 
 /// One session's copy (or copies) of a message, in [`Broker::route_with_faults`].

@@ -65,15 +65,13 @@ pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults, version: ProtocolVersion) 
         8 if f.lenient_subscribe_options => patch_subscribe_options(&mut buf[body], version),
         _ => {}
     }
-    let new_body = if f.accept_invalid_utf8_in_properties
-        && kind == 3
-        && version == ProtocolVersion::V5
-    {
-        let qos = (buf[0] >> 1) & 0b11;
-        rewrite_publish_properties(&buf[header.header_len..header.total_len()], qos)
-    } else {
-        None
-    };
+    let new_body =
+        if f.accept_invalid_utf8_in_properties && kind == 3 && version == ProtocolVersion::V5 {
+            let qos = (buf[0] >> 1) & 0b11;
+            rewrite_publish_properties(&buf[header.header_len..header.total_len()], qos)
+        } else {
+            None
+        };
     let new_body = new_body.or_else(|| {
         (rewrites_strings(f) && matches!(kind, 3 | 8 | 10))
             .then(|| rewrite_strings(&buf[header.header_len..header.total_len()], kind, f))

@@ -157,7 +157,13 @@ fn answer_bytes(faults: crate::core::faults::Faults, packet: Packet) -> Vec<u8> 
     let connect = Packet::Connect(connect5("c", true, &[]))
         .to_bytes(ProtocolVersion::V5)
         .unwrap();
-    broker.handle(now, Event::Received { conn, bytes: connect });
+    broker.handle(
+        now,
+        Event::Received {
+            conn,
+            bytes: connect,
+        },
+    );
     while broker.poll_action().is_some() {}
     let bytes = packet.to_bytes(ProtocolVersion::V5).unwrap();
     broker.handle(now, Event::Received { conn, bytes });
@@ -170,7 +176,10 @@ fn answer_bytes(faults: crate::core::faults::Faults, packet: Packet) -> Vec<u8> 
 #[test]
 fn non_minimal_remaining_length() {
     let fault = crate::core::faults::Faults::only("non_minimal_remaining_length").unwrap();
-    assert_eq!(answer_bytes(Default::default(), Packet::PingReq), [0xD0, 0x00]);
+    assert_eq!(
+        answer_bytes(Default::default(), Packet::PingReq),
+        [0xD0, 0x00]
+    );
     assert_eq!(answer_bytes(fault, Packet::PingReq), [0xD0, 0x80, 0x00]);
 }
 
@@ -179,6 +188,9 @@ fn property_length_omitted() {
     let fault = crate::core::faults::Faults::only("property_length_omitted").unwrap();
     let sub = || Packet::Subscribe(subscribe(1, &[("x", QoS::AtLeastOnce)]));
     // SUBACK: identifier 1, property length 0, granted QoS 1; without the property length.
-    assert_eq!(answer_bytes(Default::default(), sub()), [0x90, 0x04, 0x00, 0x01, 0x00, 0x01]);
+    assert_eq!(
+        answer_bytes(Default::default(), sub()),
+        [0x90, 0x04, 0x00, 0x01, 0x00, 0x01]
+    );
     assert_eq!(answer_bytes(fault, sub()), [0x90, 0x03, 0x00, 0x01, 0x01]);
 }
