@@ -171,6 +171,16 @@ impl Broker {
             return;
         }
         session.conn = None;
+        #[cfg(feature = "faults")]
+        if self.config.faults.shared_qos2_handed_to_other_member {
+            let moved = session.take_shared_qos2();
+            for msg in moved {
+                self.redistribute_except(now, msg, client_id);
+            }
+        }
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
         let mut discard = session.expiry == 0 || fault!(self.config, session_expiry_ignored);
         if fault!(self.config, keep_clean_session_state) {
             discard = false;

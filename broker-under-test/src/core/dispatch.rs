@@ -56,7 +56,7 @@ impl Broker {
             return Step::Wait;
         };
         #[cfg(feature = "faults")]
-        match super::faults::patch::prepare(&mut c.input, &self.config.faults) {
+        match super::faults::patch::prepare(&mut c.input, &self.config.faults, c.decoder.version) {
             super::faults::patch::Prepared::Decode => {}
             super::faults::patch::Prepared::Wait => return Step::Wait,
             super::faults::patch::Prepared::Skipped => return Step::Skip,
@@ -135,7 +135,10 @@ impl Broker {
         let link = c.link;
         match packet {
             Packet::Publish(p) => self.on_publish(now, conn, &client_id, p),
-            Packet::PubAck(a) => self.on_puback(now, conn, &client_id, a.packet_id),
+            Packet::PubAck(a) => {
+                let failed = a.reason().is_error();
+                self.on_puback(now, conn, &client_id, a.packet_id, failed)
+            }
             Packet::PubRec(a) => {
                 self.on_pubrec(now, conn, &client_id, a.packet_id, a.reason().is_error())
             }

@@ -64,7 +64,7 @@ impl Broker {
                 .get(client_id)
                 .is_some_and(|s| s.inbound_qos2.contains(&p.packet_id));
             if first
-                && refusal.is_none()
+                && (refusal.is_none() || fault!(self.config, refused_qos2_id_remembered))
                 && let Some(s) = self.sessions.get_mut(client_id)
             {
                 s.inbound_qos2.insert(p.packet_id);
@@ -166,6 +166,7 @@ impl Broker {
             .properties
             .get(PropertyId::SubscriptionIdentifier)
             .is_some()
+            && !fault!(self.config, subscription_identifier_from_client_accepted)
         {
             // 5.0 section 3.3.4: a client's PUBLISH carries no Subscription Identifier.
             close = Some(CloseReason::ProtocolError);
@@ -199,6 +200,21 @@ impl Broker {
             return None;
         }
         let c = self.conns.get_mut(&conn)?;
+        #[cfg(feature = "faults")]
+        if self.config.faults.topic_alias_kept_across_connections {
+            let kept = self
+                .fault_state
+                .kept_aliases
+                .entry(client_id.to_owned())
+                .or_default();
+            if p.topic.is_empty() {
+                if let Some(topic) = kept.get(&alias) {
+                    c.aliases.entry(alias).or_insert_with(|| topic.clone());
+                }
+            } else {
+                kept.insert(alias, ByteString::from(&*p.topic));
+            }
+        }
         if p.topic.is_empty() {
             match c.aliases.get(&alias) {
                 Some(topic) => Some(topic.clone()),
@@ -236,10 +252,13 @@ impl Broker {
     /// session does not hold (a PUBREL resent after PUBCOMP was lost); 5.0 tells that case
     /// with reason 0x92.
     pub(super) fn on_pubrel(&mut self, conn: ConnId, client_id: &str, id: u16) {
-        let held = self
-            .sessions
-            .get_mut(client_id)
-            .is_some_and(|s| s.inbound_qos2.remove(&id));
+        let held = self.sessions.get_mut(client_id).is_some_and(|s| {
+            if fault!(self.config, qos2_id_kept_after_pubcomp) {
+                s.inbound_qos2.contains(&id)
+            } else {
+                s.inbound_qos2.remove(&id)
+            }
+        });
         let Some(link) = self.conns.get(&conn).map(|c| c.link) else {
             return;
         };
@@ -255,10 +274,34 @@ impl Broker {
     }
 
     /// PUBACK for a QoS 1 message the broker sent; an unknown identifier is ignored.
-    pub(super) fn on_puback(&mut self, now: Time, conn: ConnId, client_id: &str, id: u16) {
+    pub(super) fn on_puback(
+        &mut self,
+        now: Time,
+        conn: ConnId,
+        client_id: &str,
+        id: u16,
+        _failed: bool,
+    ) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
+        #[cfg(feature = "faults")]
+        if _failed && self.config.faults.error_puback_ignored {
+            return;
+        }
+        #[cfg(feature = "faults")]
+        let refused_share = s
+            .inflight
+            .iter()
+            .find_map(|f| match f {
+                super::session::Inflight::Publish { id: i, msg }
+                    if *i == id && msg.shared.is_some() =>
+                {
+                    Some(msg.clone())
+                }
+                _ => None,
+            })
+            .filter(|_| _failed && self.config.faults.shared_error_ack_redistributed);
         if variation!(self.config, close_on_out_of_order_puback)
             && s.oldest_qos1().is_some_and(|oldest| oldest != id)
         {
@@ -271,6 +314,10 @@ impl Broker {
                 id,
                 "PUBACK for no QoS 1 message in flight; ignored"
             );
+        }
+        #[cfg(feature = "faults")]
+        if let Some(msg) = refused_share {
+            self.redistribute_except(now, msg, client_id);
         }
     }
 

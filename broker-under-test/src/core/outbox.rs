@@ -68,7 +68,7 @@ impl Outbox {
         match packet.to_bytes(link.version) {
             Ok(bytes) => {
                 #[cfg(feature = "faults")]
-                let Some(bytes) = self.faults.rewrite(bytes) else {
+                let Some(bytes) = self.faults.rewrite(bytes, link.version) else {
                     return true;
                 };
                 self.actions.push_back(Action::Send { conn, bytes });

@@ -48,7 +48,7 @@ impl Broker {
         #[cfg(feature = "faults")]
         if self.config.faults.needs_linear_routing() || self.config.variations.copy_per_subscription
         {
-            return self.route_with_faults(now, msg);
+            return self.route_with_faults(now, msg, publisher);
         }
         let publisher = publisher.filter(|_| !fault!(self.config, no_local_ignored));
         let found = self.subscriptions.matches(&msg.topic, publisher);
@@ -77,11 +77,24 @@ impl Broker {
                 break;
             }
         }
+        handed + self.route_shared(now, msg, publisher)
+    }
+
+    /// The shared-subscription part of [`Broker::route`]: one copy per matching shared
+    /// subscription, for one of its members (5.0 section 4.8.2).
+    pub(super) fn route_shared(
+        &mut self,
+        now: Time,
+        msg: &Message,
+        publisher: Option<&str>,
+    ) -> usize {
+        let found = self.subscriptions.matches(&msg.topic, publisher);
+        let mut handed = 0;
         for group in found.shared {
             if fault!(self.config, shared_delivered_to_every_member) {
                 for (client, entry) in &group.members {
                     if let Some(session) = self.sessions.get_mut(client) {
-                        let copy = shared_copy(msg, entry, &group.key);
+                        let copy = shared_copy(msg, entry, &group.key, &self.config);
                         let result = deliver(session, &mut self.out, copy, &self.config, now);
                         count_drop(&mut self.stats, client, result);
                         handed += 1;
@@ -96,7 +109,7 @@ impl Broker {
             let Some(session) = self.sessions.get_mut(client) else {
                 continue;
             };
-            let copy = shared_copy(msg, entry, &group.key);
+            let copy = shared_copy(msg, entry, &group.key, &self.config);
             let result = deliver(session, &mut self.out, copy, &self.config, now);
             count_drop(&mut self.stats, client, result);
             handed += 1;
@@ -107,6 +120,17 @@ impl Broker {
     /// A message a shared subscription gave to a session that ended before delivering it:
     /// offered to another member of that subscription, if one is left.
     pub(super) fn redistribute(&mut self, now: Time, msg: Message) {
+        self.redistribute_to(now, msg, None);
+    }
+
+    /// Fault `shared_error_ack_redistributed`: a message a member refused, offered to
+    /// another member.
+    #[cfg(feature = "faults")]
+    pub(super) fn redistribute_except(&mut self, now: Time, msg: Message, client_id: &str) {
+        self.redistribute_to(now, msg, Some(client_id));
+    }
+
+    fn redistribute_to(&mut self, now: Time, msg: Message, exclude: Option<&str>) {
         let Some(key) = msg.shared.clone() else {
             return;
         };
@@ -120,13 +144,13 @@ impl Broker {
             tracing::debug!(%key, "no member left: message dropped");
             return;
         };
-        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, None) else {
+        let Some((client, entry)) = pick(g, &self.sessions, &mut self.share_cursor, exclude) else {
             return;
         };
         let Some(session) = self.sessions.get_mut(client) else {
             return;
         };
-        let copy = shared_copy(&msg, entry, &key);
+        let copy = shared_copy(&msg, entry, &key, &self.config);
         let result = deliver(session, &mut self.out, copy, &self.config, now);
         count_drop(&mut self.stats, client, result);
     }
@@ -134,8 +158,18 @@ impl Broker {
 
 /// The copy a shared subscription's member gets: at its granted QoS (5.0/MQTT-4.8.2-3),
 /// RETAIN as its Retain As Published says, with its identifier.
-fn shared_copy(msg: &Message, entry: &SubEntry, key: &Arc<str>) -> Message {
-    let mut copy = msg.delivery(entry.qos, msg.retain && entry.retain_as_published);
+fn shared_copy(
+    msg: &Message,
+    entry: &SubEntry,
+    key: &Arc<str>,
+    config: &crate::config::Config,
+) -> Message {
+    let granted = if fault!(config, ignore_granted_qos) {
+        QoS::ExactlyOnce
+    } else {
+        entry.qos
+    };
+    let mut copy = msg.delivery(granted, msg.retain && entry.retain_as_published);
     copy.sub_ids.extend(entry.id);
     copy.shared = Some(key.clone());
     copy

@@ -368,6 +368,11 @@ impl Session {
         let flows = std::mem::take(&mut self.inflight);
         for flow in flows {
             match &flow {
+                Inflight::Publish { msg, .. }
+                    if fault!(config, inflight_message_expires) && msg.expired(now) =>
+                {
+                    continue;
+                }
                 Inflight::Publish { id, msg } if !fault!(config, no_redelivery_on_reconnect) => {
                     let dup = !fault!(config, redelivery_without_dup);
                     if !self.transmit(out, conn, msg, *id, dup, config, now) {
@@ -405,6 +410,24 @@ impl Session {
                 moved.push(msg);
             } else {
                 self.queue.push_back(msg);
+            }
+        }
+        moved
+    }
+
+    /// Fault `shared_qos2_handed_to_other_member`: the QoS 2 messages of shared
+    /// subscriptions whose PUBLISH went out, taken from the session.
+    #[cfg(feature = "faults")]
+    pub fn take_shared_qos2(&mut self) -> Vec<Message> {
+        let mut moved = Vec::new();
+        for flow in std::mem::take(&mut self.inflight) {
+            match flow {
+                Inflight::Publish { msg, .. }
+                    if msg.shared.is_some() && msg.qos == QoS::ExactlyOnce =>
+                {
+                    moved.push(msg);
+                }
+                other => self.inflight.push_back(other),
             }
         }
         moved

@@ -378,6 +378,9 @@ impl Broker {
         // 3.1.1/MQTT-3.10.4-4, 3.1.1/MQTT-3.10.4-5, 5.0/MQTT-3.10.4-4, -5: one UNSUBACK with
         // the same identifier, even when nothing was removed; 5.0: one code per filter in
         // their order (5.0/MQTT-3.11.3-1).
+        if fault!(self.config, unsuback_codes_reversed) {
+            codes.reverse();
+        }
         let mut unsuback = UnsubAck::new(id);
         if link.v5() {
             unsuback.properties = failure_reason(true, &codes);

@@ -101,12 +101,22 @@ fn normalise(s: &str) -> String {
 
 impl Broker {
     /// Routing with the matching and subscription faults: every subscription is examined.
-    pub(crate) fn route_with_faults(&mut self, now: Time, msg: &Message) -> usize {
+    pub(crate) fn route_with_faults(
+        &mut self,
+        now: Time,
+        msg: &Message,
+        publisher: Option<&str>,
+    ) -> usize {
         let f = &self.config.faults;
-        let mut targets: Vec<(String, QoS, u8)> = Vec::new();
+        let publisher = publisher.filter(|_| !f.no_local_ignored);
+        let mut targets: Vec<Target> = Vec::new();
         for (client, session) in &self.sessions {
-            let mut best: Option<(QoS, u8)> = None;
+            let mut best: Option<Target> = None;
             for (filter, sub) in &session.subscriptions {
+                if sub.shared {
+                    // Shared subscriptions are routed by the index, as without faults.
+                    continue;
+                }
                 if f.session_dropped_while_connected
                     && session.conn.is_some()
                     && now.saturating_sub(sub.since) >= Duration::from_secs(1)
@@ -118,37 +128,68 @@ impl Broker {
                 } else {
                     mqttspec_codec::topic::matches(filter, &msg.topic)
                 };
-                if hit && self.config.variations.copy_per_subscription {
-                    // A legal variation (3.3.5): one copy per matching subscription.
-                    targets.push((client.clone(), sub.entry.qos, sub.copies));
-                } else if hit {
-                    let (qos, copies) = best.unwrap_or((sub.entry.qos, sub.copies));
-                    best = Some((qos.max(sub.entry.qos), copies.max(sub.copies)));
+                // 5.0/MQTT-3.8.3-3: No Local.
+                if !hit || (sub.entry.no_local && publisher == Some(client.as_str())) {
+                    continue;
+                }
+                let this = Target {
+                    client: client.clone(),
+                    qos: if f.ignore_granted_qos {
+                        QoS::ExactlyOnce
+                    } else {
+                        sub.entry.qos
+                    },
+                    copies: sub.copies,
+                    as_published: sub.entry.retain_as_published && !f.retain_as_published_ignored,
+                    ids: sub
+                        .entry
+                        .id
+                        .filter(|_| !f.subscription_identifier_missing)
+                        .into_iter()
+                        .collect(),
+                };
+                if self.config.variations.copy_per_subscription {
+                    // A legal variation (3.3.5): one copy per matching subscription, each
+                    // with its own identifier (5.0/MQTT-3.3.4-5).
+                    targets.push(this);
+                } else if let Some(b) = best.as_mut() {
+                    b.qos = b.qos.max(this.qos);
+                    b.copies = b.copies.max(this.copies);
+                    b.as_published |= this.as_published;
+                    b.ids.extend(this.ids);
+                } else {
+                    best = Some(this);
                 }
             }
-            if let Some((qos, copies)) = best {
-                targets.push((client.clone(), qos, copies));
-            }
+            targets.extend(best);
         }
         let handed = targets.len();
-        for (client, qos, copies) in targets {
-            let Some(session) = self.sessions.get_mut(&client) else {
+        for t in targets {
+            let Some(session) = self.sessions.get_mut(&t.client) else {
                 continue;
             };
-            for _ in 0..copies {
-                let result = deliver(
-                    session,
-                    &mut self.out,
-                    msg.delivery(qos, false),
-                    &self.config,
-                    now,
-                );
-                count_drop(&mut self.stats, &client, result);
+            let retain = msg.retain && (t.as_published || f.retain_flag_kept_on_forward);
+            for _ in 0..t.copies {
+                let mut copy = msg.delivery(t.qos, retain);
+                copy.sub_ids.clone_from(&t.ids);
+                let result = deliver(session, &mut self.out, copy, &self.config, now);
+                count_drop(&mut self.stats, &t.client, result);
             }
         }
-        handed
+        handed + self.route_shared(now, msg, publisher)
     }
+}
 
+/// One session's copy (or copies) of a message, in [`Broker::route_with_faults`].
+struct Target {
+    client: String,
+    qos: QoS,
+    copies: u8,
+    as_published: bool,
+    ids: Vec<u32>,
+}
+
+impl Broker {
     /// `session_shared_across_client_ids`: a CleanSession 0 CONNECT without a session of its
     /// own takes over the most recently stored session of any client id.
     pub(crate) fn adopt_latest_session(&mut self, client_id: &str) {

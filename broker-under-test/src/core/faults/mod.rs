@@ -33,6 +33,8 @@ pub(crate) struct FaultState {
     pub sequence: u64,
     /// Variation `pubrel_delayed`: PUBRELs to send later (when, where, packet identifier).
     pub delayed_pubrels: Vec<(super::Time, super::ConnId, u16)>,
+    /// `topic_alias_kept_across_connections`: the aliases each client id set, alias → topic.
+    pub kept_aliases: BTreeMap<String, BTreeMap<u16, bytestring::ByteString>>,
 }
 
 macro_rules! faults {
@@ -90,6 +92,8 @@ impl Faults {
             || self.suback_v5_failure_code
             || self.accept_empty_topic
             || self.accept_wildcards_in_topic_name
+            || self.wildcard_response_topic_accepted
+            || self.no_local_on_shared_accepted
     }
 
     /// Whether topic matching is broken.
@@ -447,6 +451,39 @@ faults! {
     oversize_diagnostics,
     /// Every fifth packet the broker writes is lost, as on an unreliable transport (5.0/MQTT-4.2.0-1).
     lossy_transport,
+    // 5.0 suite, part B
+    /// PUBACK, PUBREC, PUBREL, PUBCOMP and UNSUBACK packets from the broker carry reason code 0x01, which their tables lack (5.0/MQTT-3.4.2-1, 3.5.2-1, 3.6.2-1, 3.7.2-1, 3.11.3-2).
+    ack_reason_code_not_in_table,
+    /// PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK carry a 200-byte Reason String and a User Property even past the client's Maximum Packet Size (5.0/MQTT-3.4.2-2, -3, 3.5.2-2, -3, 3.6.2-2, -3, 3.7.2-2, -3, 3.9.2-1, -2, 3.11.2-1, -2).
+    oversize_ack_diagnostics,
+    /// Topic aliases a client set are kept for its client id and still stand for their topics on its next connection (5.0/MQTT-3.3.2-7).
+    topic_alias_kept_across_connections,
+    /// A QoS 2 packet identifier stays remembered after the PUBCOMP, so the next PUBLISH with it is taken for a duplicate and not forwarded (5.0/MQTT-4.3.3-12).
+    qos2_id_kept_after_pubcomp,
+    /// A PUBACK with a reason code of 0x80 or more leaves the message unacknowledged, so it is sent again on reconnect (5.0/MQTT-4.4.0-2).
+    error_puback_ignored,
+    /// A PUBLISH from the client with a Subscription Identifier is accepted instead of being a protocol error (5.0/MQTT-3.3.4-6).
+    subscription_identifier_from_client_accepted,
+    /// A Response Topic with wildcard characters is accepted (5.0/MQTT-3.3.2-14).
+    wildcard_response_topic_accepted,
+    /// No Local 1 on a shared subscription is accepted instead of being a protocol error (5.0/MQTT-3.8.3-4).
+    no_local_on_shared_accepted,
+    /// A shared subscription's message refused by its member with a PUBACK of 0x80 or more is offered to another member (5.0/MQTT-4.8.2-6).
+    shared_error_ack_redistributed,
+    /// When a shared subscription member's connection closes, the QoS 2 messages in flight to it are taken from its session and offered to another member (5.0/MQTT-4.8.2-4, -5).
+    shared_qos2_handed_to_other_member,
+    /// UNSUBACK reason codes in reverse filter order (5.0/MQTT-3.11.3-1).
+    unsuback_codes_reversed,
+    /// The broker's PINGRESP has its remaining length in two bytes, 0x80 0x00 (5.0/MQTT-1.5.5-1).
+    non_minimal_remaining_length,
+    /// A 5.0 SUBACK without properties leaves out its Property Length (5.0/MQTT-2.2.2-1).
+    property_length_omitted,
+    /// The identifier of a QoS 2 PUBLISH refused with PUBREC 0x80 or more is remembered, so the next PUBLISH with it is taken for a duplicate and not forwarded (5.0/MQTT-4.3.3-9).
+    refused_qos2_id_remembered,
+    /// Unacknowledged PUBLISH packets whose Message Expiry Interval has passed are dropped instead of resent on reconnect (5.0/MQTT-4.3.3-7).
+    inflight_message_expires,
+    /// Ill-formed UTF-8 in the string properties of a 5.0 PUBLISH (Content Type, Response Topic, User Properties) is replaced by U+FFFD instead of closing (5.0/MQTT-1.5.7-1, 3.3.2-13, 3.3.2-19).
+    accept_invalid_utf8_in_properties,
 }
 
 #[cfg(test)]

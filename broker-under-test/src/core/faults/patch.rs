@@ -6,7 +6,7 @@ use super::Faults;
 use bytes::{Buf, BufMut, BytesMut};
 use mqttspec_codec::framing::{FrameStatus, check_frame};
 use mqttspec_codec::wire::put_varint;
-use mqttspec_codec::{DecodeErrorKind, PacketType};
+use mqttspec_codec::{DecodeErrorKind, PacketType, ProtocolVersion};
 
 /// What the decode loop should do with the buffer.
 pub(crate) enum Prepared {
@@ -30,13 +30,14 @@ fn patches_bytes(f: &Faults) -> bool {
         || f.lenient_subscribe_options
         || rewrites_strings(f)
         || f.lenient_remaining_length
+        || f.accept_invalid_utf8_in_properties
 }
 
 fn rewrites_strings(f: &Faults) -> bool {
     f.accept_invalid_utf8 || f.accept_null_character || f.strip_byte_order_mark
 }
 
-pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults) -> Prepared {
+pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults, version: ProtocolVersion) -> Prepared {
     if buf.is_empty() || !patches_bytes(f) {
         return Prepared::Decode;
     }
@@ -61,14 +62,22 @@ pub(crate) fn prepare(buf: &mut BytesMut, f: &Faults) -> Prepared {
     let body = header.header_len..header.total_len();
     match kind {
         1 => patch_connect(buf, body, f),
-        8 if f.lenient_subscribe_options => patch_subscribe_options(&mut buf[body]),
+        8 if f.lenient_subscribe_options => patch_subscribe_options(&mut buf[body], version),
         _ => {}
     }
-    if rewrites_strings(f)
-        && matches!(kind, 3 | 8 | 10)
-        && let Some(new_body) =
-            rewrite_strings(&buf[header.header_len..header.total_len()], kind, f)
-    {
+    let new_body =
+        if f.accept_invalid_utf8_in_properties && kind == 3 && version == ProtocolVersion::V5 {
+            let qos = (buf[0] >> 1) & 0b11;
+            rewrite_publish_properties(&buf[header.header_len..header.total_len()], qos)
+        } else {
+            None
+        };
+    let new_body = new_body.or_else(|| {
+        (rewrites_strings(f) && matches!(kind, 3 | 8 | 10))
+            .then(|| rewrite_strings(&buf[header.header_len..header.total_len()], kind, f))
+            .flatten()
+    });
+    if let Some(new_body) = new_body {
         let first = buf[0];
         let mut frame = BytesMut::with_capacity(new_body.len() + 5 + buf.len());
         frame.put_u8(first);
@@ -151,16 +160,40 @@ fn patch_connect(buf: &mut BytesMut, body: std::ops::Range<usize>, f: &Faults) {
     }
 }
 
-/// `lenient_subscribe_options`: each options byte keeps its QoS bits, QoS 3 read as 2.
-fn patch_subscribe_options(body: &mut [u8]) {
+/// `lenient_subscribe_options`: each options byte keeps its QoS bits, QoS 3 read as 2; in
+/// 5.0 its other option bits too, the reserved bits 6 and 7 cleared.
+fn patch_subscribe_options(body: &mut [u8], version: ProtocolVersion) {
     let mut pos = 2;
+    let v5 = version == ProtocolVersion::V5;
+    if v5 {
+        // The property block: its length (a variable byte integer) and the properties.
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let Some(b) = body.get(pos) else {
+                return;
+            };
+            len |= usize::from(b & 0x7F) << shift;
+            pos += 1;
+            shift += 7;
+            if b & 0x80 == 0 || shift > 21 {
+                break;
+            }
+        }
+        pos += len;
+    }
     while pos + 2 <= body.len() {
         let len = usize::from(u16::from_be_bytes([body[pos], body[pos + 1]]));
         pos += 2 + len;
         let Some(options) = body.get_mut(pos) else {
             return;
         };
-        *options = (*options & 0b11).min(2);
+        if v5 {
+            let qos = (*options & 0b11).min(2);
+            *options = (*options & 0b0011_1100) | qos;
+        } else {
+            *options = (*options & 0b11).min(2);
+        }
         pos += 1;
     }
 }
@@ -193,6 +226,93 @@ fn rewrite_strings(body: &[u8], kind: u8, f: &Faults) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(body.get(pos..)?);
     changed.then_some(out)
+}
+
+/// `accept_invalid_utf8_in_properties`: the body of a 5.0 PUBLISH with the string
+/// properties (Content Type, Response Topic, User Property) made valid UTF-8; `None` when
+/// nothing changes or the layout cannot be followed.
+fn rewrite_publish_properties(body: &[u8], qos: u8) -> Option<Vec<u8>> {
+    let topic_len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+    let mut pos = 2 + topic_len + if qos > 0 { 2 } else { 0 };
+    let head = body.get(..pos)?;
+    let mut props_len = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = *body.get(pos)?;
+        props_len |= usize::from(b & 0x7F) << shift;
+        pos += 1;
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+        if shift > 21 {
+            return None;
+        }
+    }
+    let block = body.get(pos..pos + props_len)?;
+    let rest = body.get(pos + props_len..)?;
+    let mut props = Vec::with_capacity(block.len());
+    let mut i = 0;
+    let mut changed = false;
+    let mut string = |i: &mut usize, props: &mut Vec<u8>| -> Option<()> {
+        let len = usize::from(u16::from_be_bytes([*block.get(*i)?, *block.get(*i + 1)?]));
+        let raw = block.get(*i + 2..*i + 2 + len)?;
+        let fixed = String::from_utf8_lossy(raw).into_owned().into_bytes();
+        changed |= fixed != raw;
+        props.extend_from_slice(&u16::try_from(fixed.len()).ok()?.to_be_bytes());
+        props.extend_from_slice(&fixed);
+        *i += 2 + len;
+        Some(())
+    };
+    while i < block.len() {
+        let id = block[i];
+        props.push(id);
+        i += 1;
+        match id {
+            0x01 => {
+                props.push(*block.get(i)?);
+                i += 1;
+            }
+            0x02 => {
+                props.extend_from_slice(block.get(i..i + 4)?);
+                i += 4;
+            }
+            0x23 => {
+                props.extend_from_slice(block.get(i..i + 2)?);
+                i += 2;
+            }
+            0x09 => {
+                let len = usize::from(u16::from_be_bytes([*block.get(i)?, *block.get(i + 1)?]));
+                props.extend_from_slice(block.get(i..i + 2 + len)?);
+                i += 2 + len;
+            }
+            0x0B => loop {
+                let b = *block.get(i)?;
+                props.push(b);
+                i += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            },
+            0x03 | 0x08 => string(&mut i, &mut props)?,
+            0x26 => {
+                string(&mut i, &mut props)?;
+                string(&mut i, &mut props)?;
+            }
+            _ => return None,
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() + 8);
+    out.extend_from_slice(head);
+    let mut len = BytesMut::new();
+    put_varint(&mut len, u32::try_from(props.len()).ok()?).ok()?;
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&props);
+    out.extend_from_slice(rest);
+    Some(out)
 }
 
 fn fix_string(raw: &[u8], f: &Faults) -> Vec<u8> {
@@ -265,7 +385,11 @@ mod tests {
     #[test]
     fn subscribe_options_are_masked() {
         let mut body = [0, 1, 0, 1, b'a', 0b1111_0111];
-        patch_subscribe_options(&mut body);
+        patch_subscribe_options(&mut body, ProtocolVersion::V311);
         assert_eq!(body[5], 2);
+        // 5.0: a property block first; the option bits kept, reserved bits 6 and 7 cleared.
+        let mut body = [0, 1, 2, 0x0B, 5, 0, 1, b'a', 0b1111_0111];
+        patch_subscribe_options(&mut body, ProtocolVersion::V5);
+        assert_eq!(body[8], 0b0011_0110);
     }
 }

@@ -9,6 +9,8 @@ mod faults;
 mod faults_v5;
 #[cfg(feature = "faults")]
 mod faults_v5_a;
+#[cfg(feature = "faults")]
+mod faults_v5_b;
 mod keepalive;
 mod limits;
 mod qos;
