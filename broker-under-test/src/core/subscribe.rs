@@ -30,15 +30,16 @@ impl Broker {
         {
             return self.close(now, conn, CloseReason::ProtocolError);
         }
-        if variation!(self.config, close_on_dollar_subscribe)
-            && s.subscriptions.iter().any(|f| f.filter.starts_with('$'))
-        {
-            return self.close(now, conn, CloseReason::ProtocolError);
-        }
         let Some(link) = self.conns.get(&conn).map(|c| c.link) else {
             return;
         };
         let v5 = link.v5();
+        if variation!(self.config, close_on_dollar_subscribe)
+            && !v5
+            && s.subscriptions.iter().any(|f| f.filter.starts_with('$'))
+        {
+            return self.close(now, conn, CloseReason::ProtocolError);
+        }
         let id = s
             .properties
             .int(PropertyId::SubscriptionIdentifier)

@@ -96,7 +96,7 @@ variations! {
     drop_dollar_publishes,
     /// A client's PUBLISH to a topic starting with '$' closes its connection (4.7.2, as for `drop_dollar_publishes`).
     close_on_dollar_publish,
-    /// A client's SUBSCRIBE with a filter starting with '$' closes its connection (4.7.2, as for `drop_dollar_publishes`; rumqttd 0.20 does this).
+    /// A 3.1.1 client's SUBSCRIBE with a filter starting with '$' closes its connection (4.7.2, as for `drop_dollar_publishes`; rumqttd 0.20's 3.1.1 listener does this).
     close_on_dollar_subscribe,
     /// The PUBREL answering a subscriber's PUBREC goes out 100 ms later, so PUBLISH packets routed meanwhile overtake it (4.6 orders PUBREL only against other PUBRELs).
     pubrel_delayed,

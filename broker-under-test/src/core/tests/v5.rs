@@ -29,7 +29,10 @@ fn connack_announces_limits_and_assigns_ids() {
         props.get(PropertyId::AssignedClientIdentifier),
         Some(Property::AssignedClientIdentifier(id)) if id.starts_with("auto-")
     ));
-    assert_eq!(props.int(PropertyId::MaximumPacketSize), Some(4 * 1024 * 1024));
+    assert_eq!(
+        props.int(PropertyId::MaximumPacketSize),
+        Some(4 * 1024 * 1024)
+    );
     assert_eq!(props.int(PropertyId::TopicAliasMaximum), Some(64));
     // Defaults say "supported": nothing declined is announced.
     assert_eq!(props.get(PropertyId::MaximumQos), None);
