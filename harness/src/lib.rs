@@ -5,6 +5,7 @@ pub mod cli;
 pub mod coverage;
 pub mod embedded;
 pub mod engine;
+pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;
