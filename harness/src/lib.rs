@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod engine;
 pub mod model;
 pub mod probe;
+pub mod prop;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -123,7 +123,6 @@ struct Conn {
 #[derive(Debug, Clone, Default)]
 struct Session {
     persistent: bool,
-    incarnation: u32,
     subs: BTreeMap<String, u8>,
     /// Messages kept while offline: (message, QoS of delivery, must).
     queued: Vec<(MsgId, u8, bool)>,
@@ -154,7 +153,6 @@ pub struct Model {
     obligations: Vec<Obligation>,
     order: Vec<OrderRule>,
     next_conn: ConnNo,
-    incarnations: u32,
     op: usize,
 }
 
@@ -170,6 +168,11 @@ pub struct ConnectOutcome {
 impl Model {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The number the next connection will have.
+    pub fn next_conn(&self) -> ConnNo {
+        self.next_conn
     }
 
     pub fn obligations(&self) -> &[Obligation] {
@@ -242,12 +245,10 @@ impl Model {
         if !resumed {
             // CleanSession 1 discards any earlier session; CleanSession 0 without a stored
             // one starts a new one (3.1.1/MQTT-3.1.2-4, -6).
-            self.incarnations += 1;
             self.sessions.insert(
                 slot,
                 Session {
                     persistent: !clean,
-                    incarnation: self.incarnations,
                     conn: Some(conn),
                     ..Session::default()
                 },
