@@ -66,7 +66,7 @@ fn reference_broker_passes_over_tcp() {
 }
 
 /// Faults of the reference broker that prop must find (stateful: QoS, retained, session,
-/// will), with the seed used.
+/// will).
 const FOUND: &[&str] = &[
     "no_will",
     "deliver_to_one_subscriber",
@@ -91,23 +91,109 @@ const FOUND: &[&str] = &[
     "will_retain_ignored",
 ];
 
+async fn replay(text: &str, faults: Faults) -> (mqttspec::engine::Verdict, Option<String>) {
+    let catalogue = mqttspec::catalogue::Catalogue::builtin().expect("catalogue");
+    let loaded = mqttspec::scenario::load::load_str("repro.yaml", text, &catalogue)
+        .unwrap_or_else(|e| panic!("the reproducer loads: {e}\n{text}"));
+    let config = Config {
+        faults,
+        ..mqttspec::embedded::config()
+    };
+    let broker = driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+        .await
+        .expect("start the reference broker");
+    let opts = mqttspec::engine::RunOptions::new(broker.local_addr, 5);
+    let r = mqttspec::engine::run_scenario(&loaded, 0, &opts).await;
+    broker.shutdown().await;
+    let why = r.failure.as_ref().map(|f| format!("{f:?}")).or(r.reason.clone());
+    (r.verdict, why)
+}
+
+fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
+    let s = settings(seed, cases);
+    let summary = run_tcp(Faults::only(fault).expect("a fault"), &s);
+    let Some(f) = &summary.finding else {
+        return Err(format!("{fault}: not found in {} cases", summary.cases_run));
+    };
+    let Some(v) = &f.outcome.violation else {
+        return Err(format!("{fault}: a finding without violation"));
+    };
+    let text = mqttspec::prop::repro::scenario(&f.outcome.done, &f.outcome.model, v, "test");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (on_faulty, why_faulty) = rt.block_on(replay(&text, Faults::only(fault).expect("fault")));
+    let (on_correct, why_correct) = rt.block_on(replay(&text, Faults::default()));
+    let line = format!(
+        "{fault}: case {} shrunk {} -> {} steps in {:?}: {v}; reproducer: faulty {on_faulty:?}, correct {on_correct:?}",
+        f.case_number,
+        f.original_ops,
+        f.outcome.done.len(),
+        summary.elapsed,
+    );
+    if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass {
+        return Err(format!("{line}\n{text}\nfaulty: {why_faulty:?}\ncorrect: {why_correct:?}"));
+    }
+    Ok(line)
+}
+
 #[test]
 fn finds_stateful_faults() {
-    let mut missed = Vec::new();
+    let only = std::env::var("PROP_FAULT").ok();
+    let mut problems = Vec::new();
     for fault in FOUND {
-        let s = settings(1, 300);
-        let summary = run_tcp(Faults::only(fault).expect("a fault"), &s);
-        match &summary.finding {
-            Some(f) => eprintln!(
-                "{fault}: case {} shrunk {} -> {} ops in {:?}: {}",
-                f.case_number,
-                f.original_ops,
-                f.outcome.done.len(),
-                summary.elapsed,
-                f.outcome.violation.as_ref().map(ToString::to_string).unwrap_or_default()
-            ),
-            None => missed.push(*fault),
+        if only.as_deref().is_some_and(|o| o != *fault) {
+            continue;
+        }
+        match check_fault(fault, 1, 300) {
+            Ok(line) => eprintln!("{line}"),
+            Err(e) => {
+                eprintln!("{e}");
+                problems.push(e);
+            }
         }
     }
-    assert!(missed.is_empty(), "not found: {missed:?}");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn held_message_is_redelivered() {
+    use mqttspec::prop::exec::CaseConfig;
+    use mqttspec::prop::ops::{Case, Op, Size};
+    let case = Case {
+        clients: 2,
+        ops: vec![
+            Op::Connect { c: 0, clean: false, will: None, hold: true },
+            Op::Subscribe { c: 0, filters: vec![(0, 1)] },
+            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small },
+            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small },
+            Op::Drop { c: 0 },
+            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small },
+            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small },
+            Op::Connect { c: 0, clean: false, will: None, hold: false },
+        ],
+    };
+    for fault in ["", "no_redelivery_on_reconnect", "queue_lifo"] {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+        let faults = if fault.is_empty() { Faults::default() } else { Faults::only(fault).expect("fault") };
+        let config = Config { faults, ..mqttspec::embedded::config() };
+        let broker = rt.block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)).expect("start");
+        let s = settings(1, 1);
+        let cfg = CaseConfig {
+            endpoint: mqttspec::engine::Endpoint::Tcp(broker.local_addr),
+            topic_prefix: "t/x".into(),
+            client_prefix: format!("x{}", fault.len()),
+            ack_wait: s.ack_wait,
+            must_wait: s.must_wait,
+            quiet: s.quiet,
+            username: None,
+            password: None,
+            cleanup: true,
+        };
+        let out = mqttspec::prop::driver::execute(&PropTarget::Tcp(broker.local_addr), &case, cfg, Some(&rt));
+        eprintln!("{fault}: {:?}\n{}", out.violation, out.trace.join("\n"));
+        rt.block_on(broker.shutdown());
+    }
 }

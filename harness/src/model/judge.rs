@@ -132,7 +132,14 @@ pub fn missing(model: &Model, obs: &[Observed]) -> Option<Violation> {
         kind: ViolationKind::Missing,
         slot: Some(o.slot),
         msg: Some(o.msg),
-        rule: o.rule.iter().map(|s| (*s).to_owned()).collect(),
+        rule: {
+            let mut r: Vec<String> = Vec::new();
+            if model.message(o.msg).is_some_and(|m| m.will) {
+                r.push("3.1.1/MQTT-3.1.2-8".to_owned());
+            }
+            r.extend(o.rule.iter().map(|s| (*s).to_owned()));
+            r
+        },
         summary: format!(
             "client c{} did not receive m{} as required ({:?})",
             o.slot, o.msg, o.cause

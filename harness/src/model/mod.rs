@@ -150,6 +150,8 @@ pub struct Model {
     sessions: BTreeMap<Slot, Session>,
     retained: BTreeMap<String, Retained>,
     messages: BTreeMap<MsgId, Message>,
+    /// Every will a CONNECT gave, by id.
+    wills: BTreeMap<MsgId, Message>,
     obligations: Vec<Obligation>,
     order: Vec<OrderRule>,
     next_conn: ConnNo,
@@ -183,8 +185,9 @@ impl Model {
         &self.order
     }
 
+    /// A published message, or the will a connection carries (published or not).
     pub fn message(&self, id: MsgId) -> Option<&Message> {
-        self.messages.get(&id)
+        self.messages.get(&id).or_else(|| self.wills.get(&id))
     }
 
     /// Sets the index of the operation being applied (recorded in obligations).
@@ -229,6 +232,21 @@ impl Model {
         // Takeover: the server disconnects the existing client (3.1.1/MQTT-3.1.4-2), which
         // closes its connection without a DISCONNECT, so its will is published
         // (3.1.1/MQTT-3.1.2-8).
+        if let Some(w) = &will {
+            self.wills.insert(
+                w.id,
+                Message {
+                    id: w.id,
+                    key: key_for(w.id, &w.topic, &w.payload),
+                    publisher: slot,
+                    topic: w.topic.clone(),
+                    qos: w.qos,
+                    retain: w.retain,
+                    payload: w.payload.clone(),
+                    will: true,
+                },
+            );
+        }
         let took_over = self.conn(slot).map(|c| c.no);
         if took_over.is_some() {
             self.close(slot, true);

@@ -275,6 +275,24 @@ impl Exec {
     /// Runs one operation; `Ok(false)` if it does not apply now.
     async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
         let connected = self.conns.contains_key(&slot);
+        if !connected
+            && matches!(
+                op,
+                Op::Subscribe { .. } | Op::Unsubscribe { .. } | Op::Publish { .. }
+            )
+        {
+            // A client that is not connected connects first (a persistent session, which
+            // is what the stateful rules are about), so that every operation counts.
+            let implied = Op::Connect {
+                c: op.client(),
+                clean: false,
+                will: None,
+                hold: false,
+            };
+            self.connect(&implied, slot, false, None, false).await?;
+            self.settle_or(op).await?;
+            self.model.begin_op(self.done.len());
+        }
         match op {
             Op::Connect {
                 clean, will, hold, ..
@@ -604,6 +622,13 @@ impl Exec {
 
     /// After an operation: every required copy has come (bounded wait), and nothing came
     /// that no obligation allows.
+    async fn settle_or(&self, _op: &Op) -> Result<(), Violation> {
+        match self.settle().await {
+            Some(v) => Err(v),
+            None => Ok(()),
+        }
+    }
+
     async fn settle(&self) -> Option<Violation> {
         if let Some(v) = self.errors() {
             return Some(v);

@@ -6,3 +6,4 @@ pub mod conn;
 pub mod exec;
 pub mod ops;
 pub mod driver;
+pub mod repro;
