@@ -7,3 +7,4 @@ pub mod exec;
 pub mod ops;
 pub mod driver;
 pub mod repro;
+pub mod report;
