@@ -109,9 +109,31 @@ async fn replay(text: &str, faults: Faults) -> (mqttspec::engine::Verdict, Optio
     (r.verdict, why)
 }
 
+fn run_sim(faults: Faults, settings: &Settings) -> Summary {
+    let config = Config {
+        faults,
+        ..mqttspec::embedded::config()
+    };
+    run(&PropTarget::Sim(Box::new(config)), settings, None, &|_| {})
+}
+
+#[test]
+fn reference_broker_passes_in_the_simulator() {
+    let s = settings(7, 300);
+    let summary = run_sim(Faults::default(), &s);
+    assert!(summary.finding.is_none(), "{}", describe(&summary));
+    assert_eq!(summary.cases_run, 300);
+    eprintln!(
+        "sim: {} cases, {} ops in {:?}",
+        summary.cases_run, summary.ops_run, summary.elapsed
+    );
+}
+
+/// Finds the fault in the simulator (virtual time: fast, also while shrinking), then
+/// replays the reproducer over TCP against the faulty and the correct broker.
 fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
     let s = settings(seed, cases);
-    let summary = run_tcp(Faults::only(fault).expect("a fault"), &s);
+    let summary = run_sim(Faults::only(fault).expect("a fault"), &s);
     let Some(f) = &summary.finding else {
         return Err(format!("{fault}: not found in {} cases", summary.cases_run));
     };
@@ -147,7 +169,7 @@ fn finds_stateful_faults() {
         if only.as_deref().is_some_and(|o| o != *fault) {
             continue;
         }
-        match check_fault(fault, 1, 300) {
+        match check_fault(fault, 1, 500) {
             Ok(line) => eprintln!("{line}"),
             Err(e) => {
                 eprintln!("{e}");

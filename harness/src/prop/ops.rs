@@ -151,29 +151,38 @@ fn client() -> impl Strategy<Value = u8> {
 fn will() -> impl Strategy<Value = Option<WillOp>> {
     prop_oneof![
         2 => Just(None),
-        1 => (0..TOPICS.len() as u8, 0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(
+        1 => (topic_index(), 0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(
             |(topic, qos, retain, empty)| Some(WillOp { topic, qos, retain, empty })
         ),
     ]
 }
 
+/// Topic "a" half the time: many messages on one topic make queues, ordering and
+/// retained replacement matter.
+fn topic_index() -> impl Strategy<Value = u8> {
+    prop_oneof![1 => Just(0u8), 1 => 0..TOPICS.len() as u8]
+}
+
+/// Filters matching "a" (`a`, `a/#`, `#`, `+`) half the time.
+fn filter_index() -> impl Strategy<Value = u8> {
+    prop_oneof![1 => prop::sample::select(vec![0u8, 4, 5, 6]), 1 => 0..FILTERS.len() as u8]
+}
+
 fn op() -> impl Strategy<Value = Op> {
-    let nf = FILTERS.len() as u8;
-    let nt = TOPICS.len() as u8;
     prop_oneof![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
-        4 => (client(), prop::bool::weighted(0.25), will(), prop::bool::weighted(0.25))
+        4 => (client(), prop::bool::weighted(0.25), will(), prop::bool::weighted(0.4))
             .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold }),
         1 => client().prop_map(|c| Op::Disconnect { c }),
-        2 => client().prop_map(|c| Op::Drop { c }),
-        3 => (client(), prop::collection::vec((0..nf, 0u8..3), 1..=3))
+        3 => client().prop_map(|c| Op::Drop { c }),
+        3 => (client(), prop::collection::vec((filter_index(), prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)]), 1..=3))
             .prop_map(|(c, filters)| Op::Subscribe { c, filters }),
-        1 => (client(), prop::collection::vec(0..nf, 1..=2))
+        1 => (client(), prop::collection::vec(filter_index(), 1..=2))
             .prop_map(|(c, filters)| Op::Unsubscribe { c, filters }),
         6 => (
             client(),
-            0..nt,
+            topic_index(),
             prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)],
             prop::bool::weighted(0.3),
             prop_oneof![1 => Just(Size::Empty), 6 => Just(Size::Small), 1 => Just(Size::Large)],
