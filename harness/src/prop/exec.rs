@@ -418,69 +418,91 @@ impl Exec {
                 qos: q,
                 retain,
                 size,
+                count,
                 ..
             } => {
-                let id = self.next_msg;
-                let rel = topic(*t).to_owned();
-                let full = self.full_topic(&rel);
-                let Some(c) = self.conns.get_mut(&slot) else {
-                    return Ok(false);
-                };
-                self.next_msg += 1;
-                let no = c.no;
-                let body = payload(id, *size, false);
-                let mut p = Publish::new(full, qos(*q), body.clone());
-                p.retain = *retain;
-                let pid = if *q > 0 { c.next_packet_id() } else { 0 };
-                p.packet_id = pid;
-                c.send(Packet::Publish(p));
-                match q {
-                    0 => {
-                        // A PINGRESP after the PUBLISH: the broker has read it.
-                        c.send(Packet::PingReq);
-                        self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
-                            matches!(p, Packet::PingResp)
-                        })
-                        .await?;
+                for k in 0..(*count).max(1) {
+                    if k > 0 {
+                        self.model.begin_op(self.done.len());
                     }
-                    1 => {
-                        self.ack(no, "PUBACK", &["3.1.1/MQTT-4.3.2-2"], |p| {
-                            matches!(p, Packet::PubAck(a) if a.packet_id == pid)
-                        })
-                        .await?;
-                    }
-                    _ => {
-                        self.ack(no, "PUBREC", &["3.1.1/MQTT-4.3.3-2"], |p| {
-                            matches!(p, Packet::PubRec(a) if a.packet_id == pid)
-                        })
-                        .await?;
-                        self.ack(no, "PUBCOMP", &["3.1.1/MQTT-4.3.3-2"], |p| {
-                            matches!(p, Packet::PubComp(a) if a.packet_id == pid)
-                        })
-                        .await?;
+                    if !self.publish_one(op, slot, *t, *q, *retain, *size).await? {
+                        return Ok(false);
                     }
                 }
-                let msg = Message {
-                    id,
-                    key: crate::model::key_for(id, &rel, &body),
-                    publisher: slot,
-                    topic: rel,
-                    qos: *q,
-                    retain: *retain,
-                    payload: body,
-                    will: false,
-                };
-                self.model.publish(msg.clone());
-                self.done.push((
-                    op.clone(),
-                    Done::Publish {
-                        slot,
-                        conn: no,
-                        msg,
-                    },
-                ));
             }
         }
+        Ok(true)
+    }
+
+    /// One PUBLISH, acknowledged; `Ok(false)` if the client is not connected.
+    async fn publish_one(
+        &mut self,
+        op: &Op,
+        slot: Slot,
+        t: u8,
+        q: u8,
+        retain: bool,
+        size: Size,
+    ) -> Result<bool, Violation> {
+        let id = self.next_msg;
+        let rel = topic(t).to_owned();
+        let full = self.full_topic(&rel);
+        let Some(c) = self.conns.get_mut(&slot) else {
+            return Ok(false);
+        };
+        self.next_msg += 1;
+        let no = c.no;
+        let body = payload(id, size, false);
+        let mut p = Publish::new(full, qos(q), body.clone());
+        p.retain = retain;
+        let pid = if q > 0 { c.next_packet_id() } else { 0 };
+        p.packet_id = pid;
+        c.send(Packet::Publish(p));
+        match q {
+            0 => {
+                // A PINGRESP after the PUBLISH: the broker has read it.
+                c.send(Packet::PingReq);
+                self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
+                    matches!(p, Packet::PingResp)
+                })
+                .await?;
+            }
+            1 => {
+                self.ack(no, "PUBACK", &["3.1.1/MQTT-4.3.2-2"], |p| {
+                    matches!(p, Packet::PubAck(a) if a.packet_id == pid)
+                })
+                .await?;
+            }
+            _ => {
+                self.ack(no, "PUBREC", &["3.1.1/MQTT-4.3.3-2"], |p| {
+                    matches!(p, Packet::PubRec(a) if a.packet_id == pid)
+                })
+                .await?;
+                self.ack(no, "PUBCOMP", &["3.1.1/MQTT-4.3.3-2"], |p| {
+                    matches!(p, Packet::PubComp(a) if a.packet_id == pid)
+                })
+                .await?;
+            }
+        }
+        let msg = Message {
+            id,
+            key: crate::model::key_for(id, &rel, &body),
+            publisher: slot,
+            topic: rel,
+            qos: q,
+            retain,
+            payload: body,
+            will: false,
+        };
+        self.model.publish(msg.clone());
+        self.done.push((
+            op.clone(),
+            Done::Publish {
+                slot,
+                conn: no,
+                msg,
+            },
+        ));
         Ok(true)
     }
 

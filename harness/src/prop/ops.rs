@@ -60,12 +60,14 @@ pub enum Op {
         c: u8,
         filters: Vec<u8>,
     },
+    /// `count` messages alike, one after the other (queues of several messages).
     Publish {
         c: u8,
         topic: u8,
         qos: u8,
         retain: bool,
         size: Size,
+        count: u8,
     },
 }
 
@@ -134,11 +136,13 @@ impl fmt::Display for Op {
                 qos,
                 retain,
                 size,
+                count,
             } => write!(
                 f,
-                "c{c} publish {:?} qos {qos} retain {} {size:?}",
+                "c{c} publish {:?} qos {qos} retain {} {size:?}{}",
                 topic(*t),
-                u8::from(*retain)
+                u8::from(*retain),
+                if *count > 1 { format!(" x{count}") } else { String::new() }
             ),
         }
     }
@@ -186,8 +190,9 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)],
             prop::bool::weighted(0.3),
             prop_oneof![1 => Just(Size::Empty), 6 => Just(Size::Small), 1 => Just(Size::Large)],
+            prop_oneof![2 => Just(1u8), 1 => 2u8..=3],
         )
-            .prop_map(|(c, topic, qos, retain, size)| Op::Publish { c, topic, qos, retain, size }),
+            .prop_map(|(c, topic, qos, retain, size, count)| Op::Publish { c, topic, qos, retain, size, count }),
     ]
 }
 
