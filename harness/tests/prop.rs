@@ -89,14 +89,14 @@ const FOUND: &[&str] = &[
     "keep_clean_session_state",
     "will_retain_ignored",
     // Stateful faults added for prop (the fixed suite passes them).
-    "offline_queue_capped_at_two",
+    "offline_queue_drops_topic_change",
     "queue_lost_on_second_resume",
     "retained_not_replaced_on_empty_level",
 ];
 
 /// The faults added for prop: the built-in suite does not notice them.
 const NEW_STATEFUL: &[&str] = &[
-    "offline_queue_capped_at_two",
+    "offline_queue_drops_topic_change",
     "queue_lost_on_second_resume",
     "retained_not_replaced_on_empty_level",
 ];

@@ -175,7 +175,11 @@ impl Session {
         if self.queue.len() >= config.max_queued {
             return Delivered::Dropped;
         }
-        if self.conn.is_none() && self.queue.len() >= 2 && fault!(config, offline_queue_capped_at_two) {
+        if self.conn.is_none()
+            && self.queue.len() >= 2
+            && fault!(config, offline_queue_drops_topic_change)
+            && self.queue.back().is_some_and(|m| m.topic != msg.topic)
+        {
             return Delivered::Dropped;
         }
         if fault!(config, queue_lifo) {

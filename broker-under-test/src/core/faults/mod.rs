@@ -157,8 +157,8 @@ faults! {
     no_pubcomp,
     /// Messages queued for a session go out newest first (3.1.1/MQTT-4.6.0-6).
     queue_lifo,
-    /// Stateful: an offline session keeps only its first two queued messages; the third and later are dropped (3.1.1/MQTT-3.1.2-5).
-    offline_queue_capped_at_two,
+    /// Stateful: an offline session that already holds two or more queued messages drops a further one whose topic differs from the last queued one (3.1.1/MQTT-3.1.2-5).
+    offline_queue_drops_topic_change,
     /// Stateful: from the second resumption of a session on, the messages queued while it was offline are discarded (3.1.1/MQTT-3.1.2-5, 3.1.1/MQTT-4.5.0-1).
     queue_lost_on_second_resume,
     /// Stateful: on a topic with an empty level ("a//b", "a/") a retained message is not replaced by a later one (3.1.1/MQTT-3.3.1-5).

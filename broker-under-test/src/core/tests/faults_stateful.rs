@@ -12,20 +12,15 @@ macro_rules! scripts {
     };
 }
 
-/// `s` subscribes persistently, goes away, and `n` messages are published to it.
-fn queued(b: &mut Bench, n: u16) {
-    let s = b.connect("s", false);
-    b.subscribe(s, "t", QoS::AtLeastOnce);
-    b.drop_conn(s);
-    let p = b.connect("p", true);
-    for i in 1..=n {
-        b.send(p, publish("t", QoS::AtLeastOnce, i, "queued"));
-    }
-}
-
 scripts! {
-    offline_queue_capped_at_two => |b| {
-        queued(b, 3);
+    offline_queue_drops_topic_change => |b| {
+        let s = b.connect("s", false);
+        b.subscribe(s, "t/#", QoS::AtLeastOnce);
+        b.drop_conn(s);
+        let p = b.connect("p", true);
+        b.send(p, publish("t/a", QoS::AtLeastOnce, 1, "one"));
+        b.send(p, publish("t/a", QoS::AtLeastOnce, 2, "two"));
+        b.send(p, publish("t/b", QoS::AtLeastOnce, 3, "three"));
         b.connect("s", false);
     }
     queue_lost_on_second_resume => |b| {
