@@ -375,8 +375,10 @@ impl Session {
         self.aliases.clear();
         #[cfg(feature = "faults")]
         {
+            // Counts every attachment, the session's first included: 3 is its second
+            // resumption.
             self.resumes += 1;
-            if config.faults.queue_lost_on_second_resume && self.resumes >= 2 {
+            if config.faults.queue_lost_on_second_resume && self.resumes >= 3 {
                 self.queue.clear();
             }
         }

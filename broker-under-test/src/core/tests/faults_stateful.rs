@@ -29,6 +29,8 @@ scripts! {
         b.drop_conn(s);
         let s = b.connect("s", false);
         b.drop_conn(s);
+        let s = b.connect("s", false);
+        b.drop_conn(s);
         let p = b.connect("p", true);
         b.send(p, publish("t", QoS::AtLeastOnce, 1, "queued"));
         b.connect("s", false);
