@@ -21,13 +21,26 @@ fn describe(summary: &Summary) -> String {
     match &summary.finding {
         None => format!("no finding in {} cases", summary.cases_run),
         Some(f) => {
-            let ops: Vec<String> = f.outcome.done.iter().map(|(op, _)| op.to_string()).collect();
+            let ops: Vec<String> = f
+                .outcome
+                .done
+                .iter()
+                .map(|(op, _)| op.to_string())
+                .collect();
             format!(
                 "case {}: {:?}\nexpected: {}\ngot: {}\nops:\n  {}\ntrace:\n  {}",
                 f.case_number,
                 f.outcome.violation.as_ref().map(ToString::to_string),
-                f.outcome.violation.as_ref().map(|v| v.expected.clone()).unwrap_or_default(),
-                f.outcome.violation.as_ref().map(|v| v.got.clone()).unwrap_or_default(),
+                f.outcome
+                    .violation
+                    .as_ref()
+                    .map(|v| v.expected.clone())
+                    .unwrap_or_default(),
+                f.outcome
+                    .violation
+                    .as_ref()
+                    .map(|v| v.got.clone())
+                    .unwrap_or_default(),
                 ops.join("\n  "),
                 f.outcome.trace.join("\n  ")
             )
@@ -48,7 +61,12 @@ fn run_tcp(faults: Faults, settings: &Settings) -> Summary {
     let broker = rt
         .block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config))
         .expect("the reference broker starts");
-    let summary = run(&PropTarget::Tcp(broker.local_addr), settings, Some(&rt), &|_| {});
+    let summary = run(
+        &PropTarget::Tcp(broker.local_addr),
+        settings,
+        Some(&rt),
+        &|_| {},
+    );
     rt.block_on(broker.shutdown());
     summary
 }
@@ -143,14 +161,19 @@ fn the_fixed_suite_passes_the_new_stateful_faults() {
             }
             while let Some(r) = tasks.join_next().await {
                 let (path, verdict) = r.expect("a scenario run");
-                if verdict == mqttspec::engine::Verdict::Fail || verdict == mqttspec::engine::Verdict::Error {
+                if verdict == mqttspec::engine::Verdict::Fail
+                    || verdict == mqttspec::engine::Verdict::Error
+                {
                     failed.push(format!("{path}: {verdict:?}"));
                 }
             }
             broker.shutdown().await;
             failed
         });
-        assert!(failed.is_empty(), "{fault}: the fixed suite fails: {failed:#?}");
+        assert!(
+            failed.is_empty(),
+            "{fault}: the fixed suite fails: {failed:#?}"
+        );
         eprintln!("{fault}: the fixed suite passes");
     }
 }
@@ -169,7 +192,11 @@ async fn replay(text: &str, faults: Faults) -> (mqttspec::engine::Verdict, Optio
     let opts = mqttspec::engine::RunOptions::new(broker.local_addr, 5);
     let r = mqttspec::engine::run_scenario(&loaded, 0, &opts).await;
     broker.shutdown().await;
-    let why = r.failure.as_ref().map(|f| format!("{f:?}")).or(r.reason.clone());
+    let why = r
+        .failure
+        .as_ref()
+        .map(|f| format!("{f:?}"))
+        .or(r.reason.clone());
     (r.verdict, why)
 }
 
@@ -221,8 +248,11 @@ fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
         f.outcome.done.len(),
         summary.elapsed,
     );
-    if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass {
-        return Err(format!("{line}\n{text}\nfaulty: {why_faulty:?}\ncorrect: {why_correct:?}"));
+    if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass
+    {
+        return Err(format!(
+            "{line}\n{text}\nfaulty: {why_faulty:?}\ncorrect: {why_correct:?}"
+        ));
     }
     Ok(line)
 }
@@ -232,7 +262,10 @@ fn finds_stateful_faults() {
     let only = std::env::var("PROP_FAULT").ok();
     let mut problems = Vec::new();
     for fault in FOUND {
-        if only.as_deref().is_some_and(|o| !o.split(',').any(|x| x == *fault)) {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == *fault))
+        {
             continue;
         }
         match check_fault(fault, 1, 2000) {
@@ -253,21 +286,75 @@ fn held_message_is_redelivered() {
     let case = Case {
         clients: 2,
         ops: vec![
-            Op::Connect { c: 0, clean: false, will: None, hold: true },
-            Op::Subscribe { c: 0, filters: vec![(0, 1)] },
-            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small, count: 1 },
-            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small, count: 1 },
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: true,
+            },
+            Op::Subscribe {
+                c: 0,
+                filters: vec![(0, 1)],
+            },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 1,
+                retain: false,
+                size: Size::Small,
+                count: 1,
+            },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 1,
+                retain: false,
+                size: Size::Small,
+                count: 1,
+            },
             Op::Drop { c: 0 },
-            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small, count: 1 },
-            Op::Publish { c: 1, topic: 0, qos: 1, retain: false, size: Size::Small, count: 1 },
-            Op::Connect { c: 0, clean: false, will: None, hold: false },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 1,
+                retain: false,
+                size: Size::Small,
+                count: 1,
+            },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 1,
+                retain: false,
+                size: Size::Small,
+                count: 1,
+            },
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: false,
+            },
         ],
     };
     for fault in ["", "no_redelivery_on_reconnect", "queue_lifo"] {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-        let faults = if fault.is_empty() { Faults::default() } else { Faults::only(fault).expect("fault") };
-        let config = Config { faults, ..mqttspec::embedded::config() };
-        let broker = rt.block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)).expect("start");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let faults = if fault.is_empty() {
+            Faults::default()
+        } else {
+            Faults::only(fault).expect("fault")
+        };
+        let config = Config {
+            faults,
+            ..mqttspec::embedded::config()
+        };
+        let broker = rt
+            .block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config))
+            .expect("start");
         let s = settings(1, 1);
         let cfg = CaseConfig {
             endpoint: mqttspec::engine::Endpoint::Tcp(broker.local_addr),
@@ -280,11 +367,60 @@ fn held_message_is_redelivered() {
             password: None,
             cleanup: true,
         };
-        let out = mqttspec::prop::driver::execute(&PropTarget::Tcp(broker.local_addr), &case, cfg.clone(), Some(&rt));
-        let faults = if fault.is_empty() { Faults::default() } else { Faults::only(fault).expect("fault") };
-        let sim = mqttspec::prop::driver::execute(&PropTarget::Sim(Box::new(Config { faults, ..mqttspec::embedded::config() })), &case, cfg, None);
-        eprintln!("{fault}: TCP {:?}\nSIM {:?}", out.violation.map(|v| v.summary), sim.violation.map(|v| v.summary));
-        if fault == "queue_lifo" { eprintln!("{}", sim.trace.join("\n")); }
+        let out = mqttspec::prop::driver::execute(
+            &PropTarget::Tcp(broker.local_addr),
+            &case,
+            cfg.clone(),
+            Some(&rt),
+        );
+        let faults = if fault.is_empty() {
+            Faults::default()
+        } else {
+            Faults::only(fault).expect("fault")
+        };
+        let sim = mqttspec::prop::driver::execute(
+            &PropTarget::Sim(Box::new(Config {
+                faults,
+                ..mqttspec::embedded::config()
+            })),
+            &case,
+            cfg,
+            None,
+        );
+        eprintln!(
+            "{fault}: TCP {:?}\nSIM {:?}",
+            out.violation.map(|v| v.summary),
+            sim.violation.map(|v| v.summary)
+        );
+        if fault == "queue_lifo" {
+            eprintln!("{}", sim.trace.join("\n"));
+        }
         rt.block_on(broker.shutdown());
+    }
+}
+
+/// Median generated cases until each fault is found, over ten seeds, in the simulator
+/// (docs/prop.md). Slow: `cargo test -p mqttspec --test prop -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark, minutes"]
+fn bench_cases_to_find() {
+    for fault in FOUND {
+        let mut found: Vec<u32> = Vec::new();
+        for seed in 1..=10 {
+            let mut s = settings(seed, 2000);
+            s.clients = 3;
+            s.max_ops = 16;
+            let summary = run_sim(Faults::only(fault).expect("a fault"), &s);
+            if let Some(f) = summary.finding {
+                found.push(f.case_number);
+            }
+        }
+        found.sort_unstable();
+        let median = found.get(found.len() / 2).copied();
+        eprintln!(
+            "| `{fault}` | {}/10 | {} |",
+            found.len(),
+            median.map_or("-".to_owned(), |m| m.to_string())
+        );
     }
 }

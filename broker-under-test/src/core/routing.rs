@@ -30,7 +30,10 @@ impl Broker {
             } else if fault!(self.config, retained_not_replaced_on_empty_level)
                 && !msg.payload.is_empty()
                 && msg.topic.split('/').any(str::is_empty)
-                && self.retained.matching(&msg.topic).any(|r| r.msg.topic == msg.topic)
+                && self
+                    .retained
+                    .matching(&msg.topic)
+                    .any(|r| r.msg.topic == msg.topic)
             {
                 // The first retained message of such a topic stays.
             } else {

@@ -179,7 +179,8 @@ pub fn main(args: PropArgs) -> i32 {
         let text = crate::prop::repro::scenario(&f.outcome.done, &f.outcome.model, v, &header);
         let name = format!("prop-{seed}-case{}.yaml", f.case_number);
         let path = args.reproducers.join(name);
-        match std::fs::create_dir_all(&args.reproducers).and_then(|()| std::fs::write(&path, text)) {
+        match std::fs::create_dir_all(&args.reproducers).and_then(|()| std::fs::write(&path, text))
+        {
             Ok(()) => {
                 let shown_path = path.display().to_string();
                 replay.command = Some(
@@ -188,7 +189,10 @@ pub fn main(args: PropArgs) -> i32 {
                 );
                 replay.path = Some(shown_path);
             }
-            Err(e) => eprintln!("mqttspec: cannot write the reproducer {}: {e}", path.display()),
+            Err(e) => eprintln!(
+                "mqttspec: cannot write the reproducer {}: {e}",
+                path.display()
+            ),
         }
     }
     let body = match args.format {
@@ -202,12 +206,19 @@ pub fn main(args: PropArgs) -> i32 {
     eprintln!(
         "mqttspec: {} cases, {} (seed {seed})",
         summary.cases_run,
-        if summary.finding.is_some() { "1 violation" } else { "no violation" }
+        if summary.finding.is_some() {
+            "1 violation"
+        } else {
+            "no violation"
+        }
     );
     match &summary.finding {
         None => exit::OK,
         Some(f)
-            if f.outcome.violation.as_ref().is_some_and(|v| v.rule.is_empty()) =>
+            if f.outcome
+                .violation
+                .as_ref()
+                .is_some_and(|v| v.rule.is_empty()) =>
         {
             // The harness itself failed (a simulation that could not run), not the broker.
             exit::HARNESS

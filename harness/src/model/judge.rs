@@ -203,7 +203,11 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
                     "client c{} received {:?}, which no subscription or session of it calls for",
                     x.slot, key
                 ),
-                &["3.1.1/MQTT-3.3.2-3", "3.1.1/MQTT-3.10.4-2", "3.1.1/MQTT-3.1.2-6"],
+                &[
+                    "3.1.1/MQTT-3.3.2-3",
+                    "3.1.1/MQTT-3.10.4-2",
+                    "3.1.1/MQTT-3.1.2-6",
+                ],
                 "no copy".into(),
             ));
         }
@@ -226,13 +230,19 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
         }
         let slot_for = candidates.iter().copied().find(|&i| {
             let o = &obligations[i];
-            !o.dup && left[i] > 0 && x.conn >= o.from_conn && x.retain == o.retain && o.qos_alt.contains(&x.qos)
+            !o.dup
+                && left[i] > 0
+                && x.conn >= o.from_conn
+                && x.retain == o.retain
+                && o.qos_alt.contains(&x.qos)
         });
         match slot_for {
             Some(i) => left[i] -= 1,
             None => {
-                let allowed: Vec<String> =
-                    candidates.iter().map(|&i| describe(&obligations[i])).collect();
+                let allowed: Vec<String> = candidates
+                    .iter()
+                    .map(|&i| describe(&obligations[i]))
+                    .collect();
                 let first = &obligations[candidates[0]];
                 let rule: &[&str] = if candidates
                     .iter()
@@ -248,11 +258,14 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
                     .all(|&i| !obligations[i].qos_alt.contains(&x.qos))
                 {
                     &["3.1.1/MQTT-3.8.4-6", "3.1.1/MQTT-3.3.5-1"]
-                } else if first.must_qos.unwrap_or(0) > 0 && !x.dup && x.conn > first.from_conn
-                {
+                } else if first.must_qos.unwrap_or(0) > 0 && !x.dup && x.conn > first.from_conn {
                     &["3.1.1/MQTT-3.3.1-1", "3.1.1/MQTT-4.3.2-1"]
                 } else {
-                    &["3.1.1/MQTT-4.3.2-1", "3.1.1/MQTT-4.3.3-2", "3.1.1/MQTT-3.3.5-1"]
+                    &[
+                        "3.1.1/MQTT-4.3.2-1",
+                        "3.1.1/MQTT-4.3.3-2",
+                        "3.1.1/MQTT-3.3.5-1",
+                    ]
                 };
                 return Some(fail(
                     format!(
@@ -275,8 +288,10 @@ fn order(model: &Model, obs: &[Observed]) -> Option<Violation> {
             .map(|x| x.seq)
     };
     for r in model.order_rules() {
-        if let (Some(a), Some(b)) = (first_arrival(r.slot, r.first), first_arrival(r.slot, r.second))
-            && b < a
+        if let (Some(a), Some(b)) = (
+            first_arrival(r.slot, r.first),
+            first_arrival(r.slot, r.second),
+        ) && b < a
         {
             return Some(Violation {
                 kind: ViolationKind::Order,
@@ -288,7 +303,10 @@ fn order(model: &Model, obs: &[Observed]) -> Option<Violation> {
                     r.slot, r.second, r.first
                 ),
                 expected: format!("m{} before m{}", r.first, r.second),
-                got: format!("m{} first (arrival {b}), m{} after (arrival {a})", r.second, r.first),
+                got: format!(
+                    "m{} first (arrival {b}), m{} after (arrival {a})",
+                    r.second, r.first
+                ),
             });
         }
     }

@@ -17,7 +17,15 @@ fn msg(id: MsgId, publisher: Slot, topic: &str, qos: u8, retain: bool) -> Messag
     }
 }
 
-fn seen(seq: usize, slot: Slot, conn: ConnNo, id: MsgId, qos: u8, retain: bool, dup: bool) -> Observed {
+fn seen(
+    seq: usize,
+    slot: Slot,
+    conn: ConnNo,
+    id: MsgId,
+    qos: u8,
+    retain: bool,
+    dup: bool,
+) -> Observed {
     Observed {
         seq,
         slot,
@@ -73,13 +81,20 @@ fn overlapping_subscriptions_one_copy_at_max_or_one_per_subscription() {
     m.subscribe(0, &[("a/#".into(), 0), ("a/b".into(), 2)], &[0, 2]);
     m.publish(msg(1, 1, "a/b", 2, false));
     let one = [seen(0, 0, 0, 1, 2, false, false)];
-    let two = [seen(0, 0, 0, 1, 0, false, false), seen(1, 0, 0, 1, 2, false, false)];
+    let two = [
+        seen(0, 0, 0, 1, 0, false, false),
+        seen(1, 0, 0, 1, 2, false, false),
+    ];
     assert!(missing(&m, &one).is_none() && unexpected(&m, &one).is_none());
     assert!(missing(&m, &two).is_none() && unexpected(&m, &two).is_none());
     // Only the lower copy: the one at the highest QoS is missing.
     assert!(missing(&m, &[seen(0, 0, 0, 1, 0, false, false)]).is_some());
     // Three copies for two subscriptions.
-    let three = [two[0].clone(), two[1].clone(), seen(2, 0, 0, 1, 2, false, false)];
+    let three = [
+        two[0].clone(),
+        two[1].clone(),
+        seen(2, 0, 0, 1, 2, false, false),
+    ];
     assert!(unexpected(&m, &three).is_some());
 }
 
@@ -91,11 +106,18 @@ fn retained_set_replaced_cleared_and_flagged() {
     m.connect(0, true, None, false);
     m.subscribe(0, &[("a".into(), 2)], &[2]);
     // Only the newest, with RETAIN 1 (3.3.1-5, -6, -8).
-    let o: Vec<_> = m.obligations().iter().map(|o| (o.msg, o.retain, o.must)).collect();
+    let o: Vec<_> = m
+        .obligations()
+        .iter()
+        .map(|o| (o.msg, o.retain, o.must))
+        .collect();
     assert_eq!(o, vec![(2, true, true)]);
     // Live copies carry RETAIN 0 (3.3.1-9).
     m.publish(msg(3, 1, "a", 1, true));
-    let bad = [seen(0, 0, 0, 2, 1, true, false), seen(1, 0, 0, 3, 1, true, false)];
+    let bad = [
+        seen(0, 0, 0, 2, 1, true, false),
+        seen(1, 0, 0, 3, 1, true, false),
+    ];
     assert!(unexpected(&m, &bad).is_some());
     // An empty retained message clears (3.3.1-10, -11).
     let mut empty = msg(4, 1, "a", 1, true);
@@ -130,21 +152,38 @@ fn offline_persistent_session_gets_qos1_and_may_get_qos0() {
     m.publish(msg(3, 1, "a", 2, false));
     let out = m.connect(0, false, None, false);
     assert!(out.session_present);
-    let o: Vec<_> = m.obligations().iter().map(|o| (o.msg, o.must, o.cause)).collect();
+    let o: Vec<_> = m
+        .obligations()
+        .iter()
+        .map(|o| (o.msg, o.must, o.cause))
+        .collect();
     assert_eq!(
         o,
-        vec![(1, true, Cause::Queued), (2, false, Cause::Queued), (3, true, Cause::Queued)]
+        vec![
+            (1, true, Cause::Queued),
+            (2, false, Cause::Queued),
+            (3, true, Cause::Queued)
+        ]
     );
     // In the order published (4.6).
-    let late = [seen(0, 0, 1, 3, 2, false, false), seen(1, 0, 1, 1, 1, false, false)];
-    assert!(unexpected(&m, &late).is_none(), "different QoS: not ordered");
+    let late = [
+        seen(0, 0, 1, 3, 2, false, false),
+        seen(1, 0, 1, 1, 1, false, false),
+    ];
+    assert!(
+        unexpected(&m, &late).is_none(),
+        "different QoS: not ordered"
+    );
     m.publish(msg(4, 1, "a", 1, false));
     let wrong = [
         seen(0, 0, 1, 4, 1, false, false),
         seen(1, 0, 1, 1, 1, false, false),
         seen(2, 0, 1, 3, 2, false, false),
     ];
-    assert_eq!(unexpected(&m, &wrong).map(|v| v.kind), Some(ViolationKind::Order));
+    assert_eq!(
+        unexpected(&m, &wrong).map(|v| v.kind),
+        Some(ViolationKind::Order)
+    );
 }
 
 #[test]
@@ -163,9 +202,15 @@ fn unacknowledged_messages_come_again_with_dup_on_resume() {
         .collect();
     assert_eq!(r, vec![(1, true, out.conn)]);
     // A resend with DUP 0 is a breach of 3.3.1-1.
-    let obs = [seen(0, 0, 0, 1, 1, false, false), seen(1, 0, 1, 1, 1, false, false)];
+    let obs = [
+        seen(0, 0, 0, 1, 1, false, false),
+        seen(1, 0, 1, 1, 1, false, false),
+    ];
     assert!(unexpected(&m, &obs).is_some());
-    let ok = [seen(0, 0, 0, 1, 1, false, false), seen(1, 0, 1, 1, 1, false, true)];
+    let ok = [
+        seen(0, 0, 0, 1, 1, false, false),
+        seen(1, 0, 1, 1, 1, false, true),
+    ];
     assert!(unexpected(&m, &ok).is_none() && missing(&m, &ok).is_none());
 }
 
@@ -204,7 +249,10 @@ fn unsubscribe_removes_only_the_exact_filter() {
     m.unsubscribe(0, &["a/#".into()]);
     m.publish(msg(2, 1, "a/b", 1, false));
     assert_eq!(musts(&m).len(), 1);
-    let obs = [seen(0, 0, 0, 1, 1, false, false), seen(1, 0, 0, 2, 1, false, false)];
+    let obs = [
+        seen(0, 0, 0, 1, 1, false, false),
+        seen(1, 0, 0, 2, 1, false, false),
+    ];
     assert!(unexpected(&m, &obs).is_some());
 }
 

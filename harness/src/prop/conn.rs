@@ -53,7 +53,11 @@ impl Shared {
     }
 
     /// Waits until `ready` holds, at most until `deadline`. Returns whether it held.
-    pub async fn wait_until(&self, deadline: Instant, mut ready: impl FnMut(&Inner) -> bool) -> bool {
+    pub async fn wait_until(
+        &self,
+        deadline: Instant,
+        mut ready: impl FnMut(&Inner) -> bool,
+    ) -> bool {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -74,7 +78,7 @@ impl Shared {
 }
 
 enum Out {
-    Packet(Packet),
+    Packet(Box<Packet>),
     /// Closes the sending side (the broker reads end of stream).
     Shutdown,
 }
@@ -165,7 +169,7 @@ impl Conn {
     }
 
     pub fn send(&self, p: Packet) {
-        let _ = self.tx.send(Out::Packet(p));
+        let _ = self.tx.send(Out::Packet(Box::new(p)));
     }
 
     pub fn shutdown(&self) {
@@ -193,10 +197,14 @@ fn on_packet(
             if !hold {
                 match qos {
                     1 => {
-                        let _ = tx.send(Out::Packet(Packet::PubAck(PubAck::new(publish.packet_id))));
+                        let _ = tx.send(Out::Packet(Box::new(Packet::PubAck(PubAck::new(
+                            publish.packet_id,
+                        )))));
                     }
                     2 => {
-                        let _ = tx.send(Out::Packet(Packet::PubRec(PubRec::new(publish.packet_id))));
+                        let _ = tx.send(Out::Packet(Box::new(Packet::PubRec(PubRec::new(
+                            publish.packet_id,
+                        )))));
                     }
                     _ => {}
                 }
@@ -221,7 +229,9 @@ fn on_packet(
         Packet::PubRel(rel) => {
             // Completes the broker's QoS 2 flow (a PUBREL is answered even when the
             // connection holds its acknowledgements: the message was already received).
-            let _ = tx.send(Out::Packet(Packet::PubComp(PubComp::new(rel.packet_id))));
+            let _ = tx.send(Out::Packet(Box::new(Packet::PubComp(PubComp::new(
+                rel.packet_id,
+            )))));
             shared.event(|i| {
                 i.trace.push(line);
                 i.last_arrival = Some(Instant::now());
@@ -229,7 +239,9 @@ fn on_packet(
         }
         other => {
             if let Packet::PubRec(rec) = &other {
-                let _ = tx.send(Out::Packet(Packet::PubRel(PubRel::new(rec.packet_id))));
+                let _ = tx.send(Out::Packet(Box::new(Packet::PubRel(PubRel::new(
+                    rec.packet_id,
+                )))));
             }
             shared.event(|i| {
                 i.trace.push(line);

@@ -321,7 +321,8 @@ impl Exec {
                 c.shutdown();
                 self.wait_closed(c.no).await;
                 self.model.drop_conn(slot);
-                self.done.push((op.clone(), Done::Drop { slot, conn: c.no }));
+                self.done
+                    .push((op.clone(), Done::Drop { slot, conn: c.no }));
             }
             Op::Subscribe { filters, .. } => {
                 let mut list: Vec<(String, u8)> = Vec::new();
@@ -338,7 +339,9 @@ impl Exec {
                 let pid = c.next_packet_id();
                 let subs = list
                     .iter()
-                    .map(|(f, q)| Subscription::new(format!("{}/{f}", self.cfg.topic_prefix), qos(*q)))
+                    .map(|(f, q)| {
+                        Subscription::new(format!("{}/{f}", self.cfg.topic_prefix), qos(*q))
+                    })
                     .collect();
                 c.send(Packet::Subscribe(Subscribe {
                     packet_id: pid,
@@ -346,9 +349,12 @@ impl Exec {
                     ..Subscribe::default()
                 }));
                 let p = self
-                    .ack(no, "SUBACK", &["3.1.1/MQTT-3.8.4-1"], |p| {
-                        matches!(p, Packet::SubAck(a) if a.packet_id == pid)
-                    })
+                    .ack(
+                        no,
+                        "SUBACK",
+                        &["3.1.1/MQTT-3.8.4-1"],
+                        |p| matches!(p, Packet::SubAck(a) if a.packet_id == pid),
+                    )
                     .await?;
                 let Packet::SubAck(a) = p else {
                     return Ok(true);
@@ -399,9 +405,12 @@ impl Exec {
                     filters,
                     ..Unsubscribe::default()
                 }));
-                self.ack(no, "UNSUBACK", &["3.1.1/MQTT-3.10.4-4"], |p| {
-                    matches!(p, Packet::UnsubAck(a) if a.packet_id == pid)
-                })
+                self.ack(
+                    no,
+                    "UNSUBACK",
+                    &["3.1.1/MQTT-3.10.4-4"],
+                    |p| matches!(p, Packet::UnsubAck(a) if a.packet_id == pid),
+                )
                 .await?;
                 self.model.unsubscribe(slot, &list);
                 self.done.push((
@@ -468,19 +477,28 @@ impl Exec {
                 .await?;
             }
             1 => {
-                self.ack(no, "PUBACK", &["3.1.1/MQTT-4.3.2-2"], |p| {
-                    matches!(p, Packet::PubAck(a) if a.packet_id == pid)
-                })
+                self.ack(
+                    no,
+                    "PUBACK",
+                    &["3.1.1/MQTT-4.3.2-2"],
+                    |p| matches!(p, Packet::PubAck(a) if a.packet_id == pid),
+                )
                 .await?;
             }
             _ => {
-                self.ack(no, "PUBREC", &["3.1.1/MQTT-4.3.3-2"], |p| {
-                    matches!(p, Packet::PubRec(a) if a.packet_id == pid)
-                })
+                self.ack(
+                    no,
+                    "PUBREC",
+                    &["3.1.1/MQTT-4.3.3-2"],
+                    |p| matches!(p, Packet::PubRec(a) if a.packet_id == pid),
+                )
                 .await?;
-                self.ack(no, "PUBCOMP", &["3.1.1/MQTT-4.3.3-2"], |p| {
-                    matches!(p, Packet::PubComp(a) if a.packet_id == pid)
-                })
+                self.ack(
+                    no,
+                    "PUBCOMP",
+                    &["3.1.1/MQTT-4.3.3-2"],
+                    |p| matches!(p, Packet::PubComp(a) if a.packet_id == pid),
+                )
                 .await?;
             }
         }
@@ -567,9 +585,12 @@ impl Exec {
         };
         conn.send(Packet::Connect(connect));
         let p = self
-            .ack(no, "CONNACK", &["3.1.1/MQTT-3.2.0-1", "3.1.1/MQTT-3.1.4-4"], |p| {
-                matches!(p, Packet::ConnAck(_))
-            })
+            .ack(
+                no,
+                "CONNACK",
+                &["3.1.1/MQTT-3.2.0-1", "3.1.1/MQTT-3.1.4-4"],
+                |p| matches!(p, Packet::ConnAck(_)),
+            )
             .await?;
         let Packet::ConnAck(ack) = p else {
             return Ok(());
@@ -626,7 +647,10 @@ impl Exec {
                 .await;
             if !closed {
                 return Err(protocol(
-                    format!("the broker left connection #{} of client c{slot} open after a takeover", old.no),
+                    format!(
+                        "the broker left connection #{} of client c{slot} open after a takeover",
+                        old.no
+                    ),
                     &["3.1.1/MQTT-3.1.4-2"],
                     "the old connection closed by the broker",
                     format!("still open after {:?}", self.cfg.ack_wait),
@@ -638,7 +662,9 @@ impl Exec {
 
     async fn wait_closed(&self, no: ConnNo) {
         self.shared
-            .wait_until(Instant::now() + self.cfg.ack_wait, |i| i.closed.contains(&no))
+            .wait_until(Instant::now() + self.cfg.ack_wait, |i| {
+                i.closed.contains(&no)
+            })
             .await;
     }
 
@@ -702,7 +728,16 @@ impl Exec {
         ids.push(format!("{}z", self.cfg.client_prefix));
         for (n, id) in ids.iter().enumerate() {
             let no = 10_000 + n as ConnNo;
-            let Ok(c) = Conn::open(&self.cfg.endpoint, no, usize::MAX, false, self.shared.clone(), wait).await else {
+            let Ok(c) = Conn::open(
+                &self.cfg.endpoint,
+                no,
+                usize::MAX,
+                false,
+                self.shared.clone(),
+                wait,
+            )
+            .await
+            else {
                 return;
             };
             c.send(Packet::Connect(Connect {

@@ -3,8 +3,8 @@
 //! shrunk and written out as an ordinary scenario file.
 
 pub mod conn;
+pub mod driver;
 pub mod exec;
 pub mod ops;
-pub mod driver;
-pub mod repro;
 pub mod report;
+pub mod repro;

@@ -127,7 +127,10 @@ impl fmt::Display for Op {
                 write!(f, "c{c} subscribe {}", l.join(" "))
             }
             Op::Unsubscribe { c, filters } => {
-                let l: Vec<String> = filters.iter().map(|x| format!("{:?}", filter(*x))).collect();
+                let l: Vec<String> = filters
+                    .iter()
+                    .map(|x| format!("{:?}", filter(*x)))
+                    .collect();
                 write!(f, "c{c} unsubscribe {}", l.join(" "))
             }
             Op::Publish {
@@ -142,7 +145,11 @@ impl fmt::Display for Op {
                 "c{c} publish {:?} qos {qos} retain {} {size:?}{}",
                 topic(*t),
                 u8::from(*retain),
-                if *count > 1 { format!(" x{count}") } else { String::new() }
+                if *count > 1 {
+                    format!(" x{count}")
+                } else {
+                    String::new()
+                }
             ),
         }
     }
@@ -205,8 +212,11 @@ pub struct Case {
 
 pub fn case(max_clients: u8, max_ops: usize) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
-    (2..=max_clients, prop::collection::vec(op(), 1..=max_ops.max(1))).prop_map(
-        |(clients, ops)| Case {
+    (
+        2..=max_clients,
+        prop::collection::vec(op(), 1..=max_ops.max(1)),
+    )
+        .prop_map(|(clients, ops)| Case {
             clients,
             ops: ops
                 .into_iter()
@@ -215,8 +225,7 @@ pub fn case(max_clients: u8, max_ops: usize) -> impl Strategy<Value = Case> {
                     op
                 })
                 .collect(),
-        },
-    )
+        })
 }
 
 fn set_client(op: &mut Op, clients: u8) {

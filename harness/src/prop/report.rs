@@ -30,7 +30,11 @@ pub fn text(summary: &Summary, target: &str, replay: &Replay) -> String {
         summary.cases_run,
         summary.ops_run,
         summary.elapsed.as_secs_f64(),
-        if summary.out_of_budget { ", stopped by --budget" } else { "" }
+        if summary.out_of_budget {
+            ", stopped by --budget"
+        } else {
+            ""
+        }
     );
     let Some(f) = &summary.finding else {
         let _ = writeln!(out, "no violation");

@@ -123,8 +123,8 @@ impl Writer<'_> {
     }
 
     fn quiet(&mut self, slot: Slot, name: &str) {
-        let long = self.violation.slot == Some(slot)
-            && self.violation.kind == ViolationKind::Unexpected;
+        let long =
+            self.violation.slot == Some(slot) && self.violation.kind == ViolationKind::Unexpected;
         let ignore = self.ignore(slot);
         let line = format!(
             "expect_nothing: {{client: {name}, for: {}, ignore: {ignore}}}",
@@ -142,7 +142,12 @@ impl Writer<'_> {
 
     fn musts(&mut self, op: usize) {
         let mut by_conn: BTreeMap<(Slot, ConnNo), Vec<&Obligation>> = BTreeMap::new();
-        for o in self.model.obligations().iter().filter(|o| o.must && o.op == op) {
+        for o in self
+            .model
+            .obligations()
+            .iter()
+            .filter(|o| o.must && o.op == op)
+        {
             by_conn.entry((o.slot, o.from_conn)).or_default().push(o);
         }
         for ((slot, conn), list) in by_conn {
@@ -339,7 +344,11 @@ pub fn scenario(
     };
     let mut text = String::new();
     let _ = writeln!(text, "# Written by mqttspec prop. {header}");
-    let _ = writeln!(text, "name: {}", q(&format!("prop finding: {}", violation.summary)));
+    let _ = writeln!(
+        text,
+        "name: {}",
+        q(&format!("prop finding: {}", violation.summary))
+    );
     let _ = writeln!(
         text,
         "description: {}",
