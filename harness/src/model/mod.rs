@@ -571,7 +571,10 @@ impl Model {
                     // optionally (3.1.2.4). Copies per overlapping subscription are
                     // allowed as for live delivery.
                     if own_will {
-                        session.lax.push(id);
+                        // One copy per matching subscription may come (3.3.5).
+                        for _ in 0..grants.len() {
+                            session.lax.push(id);
+                        }
                     } else {
                         if max > 0 && !msg.will {
                             let k = (msg.publisher, msg.topic.clone(), msg.qos);

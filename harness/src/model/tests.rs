@@ -239,6 +239,30 @@ fn will_on_drop_and_takeover_not_on_disconnect() {
 }
 
 #[test]
+fn own_will_to_an_offline_session_may_come_once_per_subscription() {
+    // Found against Mosquitto (allow_duplicate_messages true): two copies of the client's
+    // own will, one per overlapping subscription, after it resumed.
+    let mut m = Model::new();
+    let will = WillSpec {
+        id: 1,
+        topic: "a".into(),
+        qos: 1,
+        retain: false,
+        payload: b"m1:will".to_vec(),
+    };
+    m.connect(1, false, Some(will), false);
+    m.subscribe(1, &[("a".into(), 1), ("a/#".into(), 1)], &[1, 1]);
+    m.drop_conn(1);
+    let back = m.connect(1, false, None, false);
+    let two = [
+        seen(0, 1, back.conn, 1, 1, false, false),
+        seen(1, 1, back.conn, 1, 1, false, false),
+    ];
+    assert!(unexpected(&m, &two).is_none());
+    assert!(missing(&m, &[]).is_none());
+}
+
+#[test]
 fn unsubscribe_removes_only_the_exact_filter() {
     let mut m = Model::new();
     m.connect(0, true, None, false);
