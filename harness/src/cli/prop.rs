@@ -50,6 +50,9 @@ pub struct PropArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Generate no wills (to look past a known finding about wills).
+    #[arg(long)]
+    pub no_wills: bool,
     /// Where the reproducer of a finding is written.
     #[arg(long, default_value = "prop-findings")]
     pub reproducers: PathBuf,
@@ -158,6 +161,7 @@ pub fn main(args: PropArgs) -> i32 {
         quiet: args.quiet,
         username: args.username.clone(),
         password: args.username.as_ref().and(args.password.clone()),
+        wills: !args.no_wills,
     };
     let bar = progress_bar(u64::from(args.cases), "{pos}/{len} cases");
     let tick = bar.clone();

@@ -37,6 +37,8 @@ pub struct Settings {
     pub quiet: Duration,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Generate wills (off: to look past a known will finding).
+    pub wills: bool,
 }
 
 impl Settings {
@@ -52,6 +54,7 @@ impl Settings {
             quiet: Duration::from_millis(100),
             username: None,
             password: None,
+            wills: true,
         }
     }
 }
@@ -137,7 +140,7 @@ pub fn run(
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(settings.seed)),
     );
-    let strategy = case(settings.clients, settings.max_ops);
+    let strategy = case(settings.clients, settings.max_ops, settings.wills);
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {
             // Out of budget: every further case (and shrink step) passes at once.

@@ -159,13 +159,14 @@ fn client() -> impl Strategy<Value = u8> {
     0u8..6
 }
 
-fn will() -> impl Strategy<Value = Option<WillOp>> {
+fn will(wills: bool) -> impl Strategy<Value = Option<WillOp>> {
     prop_oneof![
         2 => Just(None),
         1 => (topic_index(), 0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(
             |(topic, qos, retain, empty)| Some(WillOp { topic, qos, retain, empty })
         ),
     ]
+    .prop_map(move |w| if wills { w } else { None })
 }
 
 /// Topic "a" half the time: many messages on one topic make queues, ordering and
@@ -179,11 +180,11 @@ fn filter_index() -> impl Strategy<Value = u8> {
     prop_oneof![1 => prop::sample::select(vec![0u8, 4, 5, 6]), 1 => 0..FILTERS.len() as u8]
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn op(wills: bool) -> impl Strategy<Value = Op> {
     prop_oneof![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
-        4 => (client(), prop::bool::weighted(0.25), will(), prop::bool::weighted(0.4))
+        4 => (client(), prop::bool::weighted(0.25), will(wills), prop::bool::weighted(0.4))
             .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold }),
         1 => client().prop_map(|c| Op::Disconnect { c }),
         3 => client().prop_map(|c| Op::Drop { c }),
@@ -210,11 +211,12 @@ pub struct Case {
     pub ops: Vec<Op>,
 }
 
-pub fn case(max_clients: u8, max_ops: usize) -> impl Strategy<Value = Case> {
+/// `wills: false` generates connections without wills (to look past a known will finding).
+pub fn case(max_clients: u8, max_ops: usize, wills: bool) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(op(), 1..=max_ops.max(1)),
+        prop::collection::vec(op(wills), 1..=max_ops.max(1)),
     )
         .prop_map(|(clients, ops)| Case {
             clients,
