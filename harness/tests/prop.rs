@@ -1,6 +1,9 @@
 //! `mqttspec prop` against the reference broker: no violation on the correct broker (over
 //! TCP and in the simulator), and each stateful fault found, shrunk and reproduced.
 
+mod common;
+
+use common::command::mqttspec as cli;
 use mqttspec::prop::driver::{PropTarget, Settings, Summary, run};
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
@@ -423,4 +426,68 @@ fn bench_cases_to_find() {
             median.map_or("-".to_owned(), |m| m.to_string())
         );
     }
+}
+
+#[test]
+fn cli_prints_the_seed_and_exits_by_outcome() {
+    let dir = std::env::temp_dir().join(format!("mqttspec-prop-cli-{}", std::process::id()));
+    let dir_s = dir.display().to_string();
+    // The simulator: no violation, exit 0, the seed printed.
+    let out = cli(
+        "prop",
+        &[
+            "--sim",
+            "--cases",
+            "20",
+            "--seed",
+            "9",
+            "--reproducers",
+            &dir_s,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("seed 9") && stdout.contains("seed 9"),
+        "{stdout}\n{stderr}"
+    );
+    let out = cli(
+        "prop",
+        &["--sim", "--cases", "5", "--seed", "9", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["seed"], 9);
+    assert!(v["finding"].is_null());
+    // Unreachable: exit 3; bad usage: exit 2.
+    let out = cli("prop", &["--target", "mqtt://127.0.0.1:1", "--cases", "1"]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = cli("prop", &["--clients", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_silent_broker_gives_a_finding_not_a_hang() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    rt.spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let mut s = settings(3, 5);
+    s.ack_wait = Duration::from_millis(300);
+    let summary = run(&PropTarget::Tcp(addr), &s, Some(&rt), &|_| {});
+    let f = summary.finding.expect("a finding");
+    let v = f.outcome.violation.expect("a violation");
+    assert!(v.summary.contains("CONNACK"), "{v}");
 }
