@@ -14,7 +14,7 @@ fn settings(seed: u64, cases: u32) -> Settings {
     let mut s = Settings::new(seed);
     s.cases = cases;
     s.quiet = Duration::from_millis(40);
-    s.must_wait = Duration::from_millis(700);
+    s.must_wait = Duration::from_millis(1500);
     s.ack_wait = Duration::from_millis(1500);
     s.budget = Duration::from_secs(120);
     s

@@ -50,6 +50,9 @@ pub struct PropArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --sim: no network-fault operations (partitions).
+    #[arg(long)]
+    pub no_network_faults: bool,
     /// Generate no wills (to look past a known finding about wills).
     #[arg(long)]
     pub no_wills: bool,
@@ -162,6 +165,7 @@ pub fn main(args: PropArgs) -> i32 {
         username: args.username.clone(),
         password: args.username.as_ref().and(args.password.clone()),
         wills: !args.no_wills,
+        network_faults: !args.no_network_faults,
     };
     let bar = progress_bar(u64::from(args.cases), "{pos}/{len} cases");
     let tick = bar.clone();

@@ -2,7 +2,7 @@
 //! answers the broker's QoS flows (unless the connection holds its acknowledgements) and
 //! queues the other packets for the executor; a writer task fed through a channel.
 
-use crate::engine::transport::{self, Endpoint};
+use crate::engine::transport::{self, Endpoint, Gate};
 use bytes::BytesMut;
 use mqttspec_codec::{Decoder, Packet, ProtocolVersion, PubAck, PubComp, PubRec, PubRel};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -89,6 +89,8 @@ pub struct Conn {
     pub slot: Slot,
     tx: mpsc::UnboundedSender<Out>,
     next_id: u16,
+    /// Holds both directions during a partition (simulator only).
+    gate: Gate,
 }
 
 impl Conn {
@@ -109,8 +111,12 @@ impl Conn {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
         let wshared = shared.clone();
+        let gate = Gate::default();
+        let wgate = gate.clone();
+        let rgate = gate.clone();
         tokio::spawn(async move {
             while let Some(out) = rx.recv().await {
+                wgate.passable().await;
                 match out {
                     Out::Packet(p) => {
                         let Ok(bytes) = p.to_bytes(ProtocolVersion::V311) else {
@@ -148,7 +154,10 @@ impl Conn {
                         }
                     }
                 }
-                match r.read_buf(&mut buf).await {
+                let read = r.read_buf(&mut buf).await;
+                // During a partition what arrived waits, as in the network.
+                rgate.passable().await;
+                match read {
                     Ok(0) | Err(_) => {
                         shared.event(|i| {
                             i.trace.push(format!("#{no} c{slot} closed by the broker"));
@@ -165,11 +174,17 @@ impl Conn {
             slot,
             tx,
             next_id: 0,
+            gate,
         })
     }
 
     pub fn send(&self, p: Packet) {
         let _ = self.tx.send(Out::Packet(Box::new(p)));
+    }
+
+    /// Nothing passes either way for `d`.
+    pub fn partition(&self, d: Duration) {
+        self.gate.partition_until(Instant::now() + d);
     }
 
     pub fn shutdown(&self) {

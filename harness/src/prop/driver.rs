@@ -39,6 +39,8 @@ pub struct Settings {
     pub password: Option<String>,
     /// Generate wills (off: to look past a known will finding).
     pub wills: bool,
+    /// In the simulator, generate network faults (partitions) too.
+    pub network_faults: bool,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             username: None,
             password: None,
             wills: true,
+            network_faults: true,
         }
     }
 }
@@ -140,7 +143,12 @@ pub fn run(
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(settings.seed)),
     );
-    let strategy = case(settings.clients, settings.max_ops, settings.wills);
+    let strategy = case(
+        settings.clients,
+        settings.max_ops,
+        settings.wills,
+        matches!(target, PropTarget::Sim(_)) && settings.network_faults,
+    );
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {
             // Out of budget: every further case (and shrink step) passes at once.

@@ -52,6 +52,12 @@ pub enum Op {
     Drop {
         c: u8,
     },
+    /// Simulator only (`--sim`): nothing passes either way on the client's connection for
+    /// `ms` milliseconds; bytes wait and then arrive in order, as TCP retransmits them.
+    Partition {
+        c: u8,
+        ms: u16,
+    },
     Subscribe {
         c: u8,
         filters: Vec<(u8, u8)>,
@@ -77,6 +83,7 @@ impl Op {
             Op::Connect { c, .. }
             | Op::Disconnect { c }
             | Op::Drop { c }
+            | Op::Partition { c, .. }
             | Op::Subscribe { c, .. }
             | Op::Unsubscribe { c, .. }
             | Op::Publish { c, .. } => *c,
@@ -119,6 +126,7 @@ impl fmt::Display for Op {
             }
             Op::Disconnect { c } => write!(f, "c{c} disconnect"),
             Op::Drop { c } => write!(f, "c{c} drop"),
+            Op::Partition { c, ms } => write!(f, "c{c} partition {ms}ms"),
             Op::Subscribe { c, filters } => {
                 let l: Vec<String> = filters
                     .iter()
@@ -180,28 +188,66 @@ fn filter_index() -> impl Strategy<Value = u8> {
     prop_oneof![1 => prop::sample::select(vec![0u8, 4, 5, 6]), 1 => 0..FILTERS.len() as u8]
 }
 
-fn op(wills: bool) -> impl Strategy<Value = Op> {
-    prop_oneof![
+fn op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
+    let mut arms: Vec<(u32, BoxedStrategy<Op>)> =
+        vec![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
-        4 => (client(), prop::bool::weighted(0.25), will(wills), prop::bool::weighted(0.4))
-            .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold }),
-        1 => client().prop_map(|c| Op::Disconnect { c }),
-        3 => client().prop_map(|c| Op::Drop { c }),
-        3 => (client(), prop::collection::vec((filter_index(), prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)]), 1..=3))
-            .prop_map(|(c, filters)| Op::Subscribe { c, filters }),
-        1 => (client(), prop::collection::vec(filter_index(), 1..=2))
-            .prop_map(|(c, filters)| Op::Unsubscribe { c, filters }),
-        6 => (
-            client(),
-            topic_index(),
-            prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)],
-            prop::bool::weighted(0.3),
-            prop_oneof![1 => Just(Size::Empty), 6 => Just(Size::Small), 1 => Just(Size::Large)],
-            prop_oneof![2 => Just(1u8), 1 => 2u8..=3],
-        )
-            .prop_map(|(c, topic, qos, retain, size, count)| Op::Publish { c, topic, qos, retain, size, count }),
-    ]
+        (
+            4,
+            (client(), prop::bool::weighted(0.25), will(wills), prop::bool::weighted(0.4))
+                .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold })
+                .boxed(),
+        ),
+        (1, client().prop_map(|c| Op::Disconnect { c }).boxed()),
+        (3, client().prop_map(|c| Op::Drop { c }).boxed()),
+        (
+            3,
+            (client(), prop::collection::vec((filter_index(), grant()), 1..=3))
+                .prop_map(|(c, filters)| Op::Subscribe { c, filters })
+                .boxed(),
+        ),
+        (
+            1,
+            (client(), prop::collection::vec(filter_index(), 1..=2))
+                .prop_map(|(c, filters)| Op::Unsubscribe { c, filters })
+                .boxed(),
+        ),
+        (
+            6,
+            (
+                client(),
+                topic_index(),
+                grant(),
+                prop::bool::weighted(0.3),
+                prop_oneof![1 => Just(Size::Empty), 6 => Just(Size::Small), 1 => Just(Size::Large)],
+                prop_oneof![2 => Just(1u8), 1 => 2u8..=3],
+            )
+                .prop_map(|(c, topic, qos, retain, size, count)| Op::Publish {
+                    c,
+                    topic,
+                    qos,
+                    retain,
+                    size,
+                    count,
+                })
+                .boxed(),
+        ),
+    ];
+    if faults {
+        arms.push((
+            2,
+            (client(), 100u16..=800)
+                .prop_map(|(c, ms)| Op::Partition { c, ms })
+                .boxed(),
+        ));
+    }
+    proptest::strategy::Union::new_weighted(arms)
+}
+
+/// A QoS, 1 and 2 twice as often as 0.
+fn grant() -> impl Strategy<Value = u8> {
+    prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)]
 }
 
 /// A case: how many clients (2 to `max_clients`) and the operations.
@@ -212,11 +258,17 @@ pub struct Case {
 }
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
-pub fn case(max_clients: u8, max_ops: usize, wills: bool) -> impl Strategy<Value = Case> {
+/// `faults`: network-fault operations (partitions), for the simulator.
+pub fn case(
+    max_clients: u8,
+    max_ops: usize,
+    wills: bool,
+    faults: bool,
+) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(op(wills), 1..=max_ops.max(1)),
+        prop::collection::vec(op(wills, faults), 1..=max_ops.max(1)),
     )
         .prop_map(|(clients, ops)| Case {
             clients,
@@ -234,6 +286,7 @@ fn set_client(op: &mut Op, clients: u8) {
     let (Op::Connect { c, .. }
     | Op::Disconnect { c }
     | Op::Drop { c }
+    | Op::Partition { c, .. }
     | Op::Subscribe { c, .. }
     | Op::Unsubscribe { c, .. }
     | Op::Publish { c, .. }) = op;

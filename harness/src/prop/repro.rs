@@ -242,6 +242,12 @@ impl Writer<'_> {
                 self.line(&format!("{kind}: {{client: {name}}}"));
                 self.live.remove(slot);
             }
+            Done::Partition { conn, ms, .. } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.line(&format!("partition: {{client: {name}, for: {ms}ms}}"));
+            }
             Done::Subscribe {
                 conn,
                 filters,

@@ -32,7 +32,22 @@ impl Exec {
                 }
                 self.connect(op, slot, *clean, will.as_ref(), *hold).await?;
             }
-            Op::Disconnect { .. } | Op::Drop { .. } if !connected => return Ok(false),
+            Op::Disconnect { .. } | Op::Drop { .. } | Op::Partition { .. } if !connected => {
+                return Ok(false);
+            }
+            Op::Partition { ms, .. } => {
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                // A stall, not a loss: TCP delivers what waited, in order, and the keep
+                // alive (60 s) is far away, so the model has nothing to change. Kept under
+                // half the delivery wait, so that what is delayed still counts as on time.
+                let ms = u64::from(*ms).min(self.cfg.must_wait.as_millis() as u64 / 2);
+                c.partition(Duration::from_millis(ms));
+                let conn = c.no;
+                self.done
+                    .push((op.clone(), Done::Partition { slot, conn, ms }));
+            }
             Op::Disconnect { .. } => {
                 let Some(c) = self.conns.remove(&slot) else {
                     return Ok(false);

@@ -60,6 +60,11 @@ pub enum Done {
         slot: Slot,
         conn: ConnNo,
     },
+    Partition {
+        slot: Slot,
+        conn: ConnNo,
+        ms: u64,
+    },
     Subscribe {
         slot: Slot,
         conn: ConnNo,
