@@ -496,3 +496,76 @@ fn a_silent_broker_gives_a_finding_not_a_hang() {
     let v = f.outcome.violation.expect("a violation");
     assert!(v.summary.contains("CONNACK"), "{v}");
 }
+
+/// `unsubscribe_drops_inflight` is rare in generated cases (see docs/prop.md); the model
+/// catches it when the sequence comes: deliveries begun go on after an UNSUBSCRIBE
+/// (3.1.1/MQTT-3.10.4-3).
+#[test]
+fn unsubscribe_keeps_inflight_deliveries() {
+    use mqttspec::prop::exec::CaseConfig;
+    use mqttspec::prop::ops::{Case, Op, Size};
+    let case = Case {
+        clients: 2,
+        ops: vec![
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: true,
+            },
+            Op::Subscribe {
+                c: 0,
+                filters: vec![(0, 1)],
+            },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 1,
+                retain: false,
+                size: Size::Small,
+                count: 1,
+            },
+            Op::Unsubscribe {
+                c: 0,
+                filters: vec![0],
+            },
+            Op::Drop { c: 0 },
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: false,
+            },
+        ],
+    };
+    for (fault, expect_violation) in [("", false), ("unsubscribe_drops_inflight", true)] {
+        let faults = if fault.is_empty() {
+            Faults::default()
+        } else {
+            Faults::only(fault).expect("fault")
+        };
+        let s = settings(1, 1);
+        let cfg = CaseConfig {
+            endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
+            topic_prefix: "t/u".into(),
+            client_prefix: "u".into(),
+            ack_wait: s.ack_wait,
+            must_wait: s.must_wait,
+            quiet: s.quiet,
+            username: None,
+            password: None,
+            cleanup: false,
+        };
+        let target = PropTarget::Sim(Box::new(Config {
+            faults,
+            ..mqttspec::embedded::config()
+        }));
+        let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+        assert_eq!(
+            out.violation.is_some(),
+            expect_violation,
+            "{fault}: {:?}",
+            out.violation
+        );
+    }
+}
