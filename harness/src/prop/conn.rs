@@ -122,10 +122,11 @@ impl Conn {
                         let Ok(bytes) = p.to_bytes(ProtocolVersion::V311) else {
                             continue;
                         };
+                        // Traced before it leaves, so that the answer comes after it.
+                        wshared.event(|i| i.trace.push(format!("#{no} {} -> {p:?}", who(slot))));
                         if w.write_all(&bytes).await.is_err() {
                             break;
                         }
-                        wshared.event(|i| i.trace.push(format!("#{no} c{slot} -> {p:?}")));
                     }
                     Out::Shutdown => {
                         let _ = w.shutdown().await;
@@ -146,7 +147,8 @@ impl Conn {
                         Err(e) => {
                             shared.event(|i| {
                                 i.errors.push(format!(
-                                    "connection #{no} of c{slot}: malformed packet from the broker: {e}"
+                                    "connection #{no} of {}: malformed packet from the broker: {e}",
+                                    who(slot)
                                 ));
                                 i.closed.insert(no);
                             });
@@ -160,7 +162,8 @@ impl Conn {
                 match read {
                     Ok(0) | Err(_) => {
                         shared.event(|i| {
-                            i.trace.push(format!("#{no} c{slot} closed by the broker"));
+                            i.trace
+                                .push(format!("#{no} {} closed by the broker", who(slot)));
                             i.closed.insert(no);
                         });
                         return;
@@ -197,6 +200,18 @@ impl Conn {
     }
 }
 
+/// How the trace names a connection's client (the end-of-case cleanup has none).
+fn who(slot: Slot) -> String {
+    if slot == CLEANUP {
+        "cleanup".to_owned()
+    } else {
+        format!("c{slot}")
+    }
+}
+
+/// The slot of the cleanup connections.
+pub const CLEANUP: Slot = usize::MAX;
+
 fn on_packet(
     shared: &Shared,
     tx: &mpsc::UnboundedSender<Out>,
@@ -205,7 +220,7 @@ fn on_packet(
     hold: bool,
     p: Packet,
 ) {
-    let line = format!("#{no} c{slot} <- {p:?}");
+    let line = format!("#{no} {} <- {p:?}", who(slot));
     match p {
         Packet::Publish(publish) => {
             let qos = publish.qos.as_u8();

@@ -57,9 +57,18 @@ pub fn text(summary: &Summary, target: &str, replay: &Replay) -> String {
     }
     let _ = writeln!(out, "  expected: {}", v.expected);
     let _ = writeln!(out, "  came:     {}", v.got);
-    let _ = writeln!(out, "  trace (last packets):");
-    let tail = f.outcome.trace.len().saturating_sub(40);
-    for line in &f.outcome.trace[tail..] {
+    let _ = writeln!(
+        out,
+        "  trace (last packets of the case; the cleanup left out):"
+    );
+    let case: Vec<&String> = f
+        .outcome
+        .trace
+        .iter()
+        .filter(|l| !l.contains(" cleanup "))
+        .collect();
+    let tail = case.len().saturating_sub(40);
+    for line in &case[tail..] {
         let short: String = line.chars().take(220).collect();
         let _ = writeln!(out, "    {short}");
     }

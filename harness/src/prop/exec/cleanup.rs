@@ -13,7 +13,7 @@ impl Exec {
             let Ok(c) = Conn::open(
                 &self.cfg.endpoint,
                 no,
-                usize::MAX,
+                crate::prop::conn::CLEANUP,
                 false,
                 self.shared.clone(),
                 wait,
