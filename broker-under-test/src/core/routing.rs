@@ -27,6 +27,15 @@ impl Broker {
         } else if msg.retain && !qos0_ignored {
             if fault!(self.config, empty_retained_stored) && msg.payload.is_empty() {
                 self.retained.store_even_empty(&msg, publisher);
+            } else if fault!(self.config, retained_not_replaced_on_empty_level)
+                && !msg.payload.is_empty()
+                && msg.topic.split('/').any(str::is_empty)
+                && self
+                    .retained
+                    .matching(&msg.topic)
+                    .any(|r| r.msg.topic == msg.topic)
+            {
+                // The first retained message of such a topic stays.
             } else {
                 self.retained.update(&msg, publisher);
             }

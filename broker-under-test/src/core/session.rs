@@ -88,6 +88,9 @@ pub(crate) struct Session {
     /// When it was last detached from a connection (used by a fault only).
     #[cfg(feature = "faults")]
     pub stored_seq: u64,
+    /// Fault `queue_lost_on_second_resume`: how often the session was resumed.
+    #[cfg(feature = "faults")]
+    pub resumes: u32,
 }
 
 /// What became of a message handed to a session.
@@ -121,6 +124,8 @@ impl Session {
             last_id: 0,
             #[cfg(feature = "faults")]
             stored_seq: 0,
+            #[cfg(feature = "faults")]
+            resumes: 0,
         }
     }
 
@@ -168,6 +173,13 @@ impl Session {
             return Delivered::Sent;
         }
         if self.queue.len() >= config.max_queued {
+            return Delivered::Dropped;
+        }
+        if self.conn.is_none()
+            && self.queue.len() >= 2
+            && fault!(config, offline_queue_drops_topic_change)
+            && self.queue.back().is_some_and(|m| m.topic != msg.topic)
+        {
             return Delivered::Dropped;
         }
         if fault!(config, queue_lifo) {
@@ -361,6 +373,15 @@ impl Session {
     pub fn resume(&mut self, conn: ConnId, out: &mut Outbox, config: &Config, now: Time) {
         self.conn = Some(conn);
         self.aliases.clear();
+        #[cfg(feature = "faults")]
+        {
+            // Counts every attachment, the session's first included: 3 is its second
+            // resumption.
+            self.resumes += 1;
+            if config.faults.queue_lost_on_second_resume && self.resumes >= 3 {
+                self.queue.clear();
+            }
+        }
         #[cfg(feature = "faults")]
         if config.faults.redelivery_new_packet_id {
             self.renumber_publishes();

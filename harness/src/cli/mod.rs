@@ -3,6 +3,7 @@
 pub mod broker;
 pub mod common;
 pub mod coverage;
+pub mod prop;
 pub mod run;
 pub mod sim;
 
@@ -31,6 +32,9 @@ pub enum Command {
     /// Simulate a device fleet on a flaky network against the reference broker (virtual time),
     /// or against a real broker in real time (--target).
     Sim(sim::SimArgs),
+    /// Model-based property tests: generated operation sequences judged by an executable
+    /// model of a 3.1.1 broker; a violation is shrunk to a scenario file (docs/prop.md).
+    Prop(prop::PropArgs),
     /// Print a users-file line for the reference broker; the password is read from stdin.
     Passwd(broker::PasswdArgs),
 }
@@ -56,6 +60,7 @@ pub fn main() -> i32 {
     // turmoil builds its own runtimes: the simulator must not run inside ours.
     let cli = match cli.command {
         Command::Sim(args) => return sim::main(args),
+        Command::Prop(args) => return prop::main(args),
         other => other,
     };
     // The reference broker's core is one state machine behind one lock: a single worker
@@ -77,7 +82,7 @@ pub fn main() -> i32 {
             Command::Coverage(args) => coverage::main(args),
             Command::Broker(args) => broker::main(args).await,
             Command::Passwd(args) => broker::passwd(args),
-            Command::Sim(_) => exit::HARNESS, // handled above
+            Command::Sim(_) | Command::Prop(_) => exit::HARNESS, // handled above
         }
     })
 }

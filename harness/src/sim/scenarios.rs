@@ -57,7 +57,7 @@ pub enum SimBroker {
 }
 
 impl SimBroker {
-    async fn serve(&self) -> std::io::Result<()> {
+    pub(crate) async fn serve(&self) -> std::io::Result<()> {
         let mut listener =
             SimListener(turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?);
         match self {

@@ -161,6 +161,12 @@ faults! {
     no_pubcomp,
     /// Messages queued for a session go out newest first (3.1.1/MQTT-4.6.0-6).
     queue_lifo,
+    /// Stateful: an offline session that already holds two or more queued messages drops a further one whose topic differs from the last queued one (3.1.1/MQTT-3.1.2-5).
+    offline_queue_drops_topic_change,
+    /// Stateful: from the second resumption of a session on, the messages queued while it was offline are discarded (3.1.1/MQTT-3.1.2-5, 3.1.1/MQTT-4.5.0-1).
+    queue_lost_on_second_resume,
+    /// Stateful: on a topic with an empty level ("a//b", "a/") a retained message is not replaced by a later one (3.1.1/MQTT-3.3.1-5).
+    retained_not_replaced_on_empty_level,
     /// The broker gives every QoS 1/2 PUBLISH it sends packet identifier 1 (3.1.1/MQTT-2.3.1-4).
     reuse_packet_id,
     // CONNECT

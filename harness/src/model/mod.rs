@@ -1,0 +1,480 @@
+//! An executable model of an MQTT 3.1.1 broker, written from the specification for
+//! `mqttspec prop`. It must never call into the reference broker's crate: a
+//! mistake shared by the two would hide itself (a test checks the sources of this module).
+//!
+//! The model is driven one operation at a time, after the broker has settled each one
+//! (the runner waits for the acknowledgement of every client request). It does not predict
+//! one trace: every operation adds *obligations*, per client and message, saying what
+//! MUST arrive and what MAY arrive (copies, QoS, RETAIN, DUP), and [`judge`] checks what
+//! came against them. Every allowance is written down where it is made, with the section
+//! of the specification it comes from; a correct broker must never be flagged.
+
+pub mod judge;
+mod route;
+pub mod topic;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use judge::{Observed, Violation};
+
+/// A client of the model: an index into the run's client ids.
+pub type Slot = usize;
+/// Identifies one published message (or will) of a case; carried in its payload.
+pub type MsgId = u32;
+/// Connections are numbered over the case, in the order they were opened.
+pub type ConnNo = u32;
+
+/// What a received PUBLISH is recognised by: its payload names the message, except an empty
+/// payload, which can only be told apart by its topic.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Id(MsgId),
+    Empty(String),
+}
+
+/// A message a client published (or a will), as the model keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MsgId,
+    pub key: Key,
+    pub publisher: Slot,
+    pub topic: String,
+    pub qos: u8,
+    pub retain: bool,
+    pub payload: Vec<u8>,
+    pub will: bool,
+}
+
+/// A will given in a CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WillSpec {
+    /// The id the will's payload carries (when not empty).
+    pub id: MsgId,
+    pub topic: String,
+    pub qos: u8,
+    pub retain: bool,
+    /// The will's payload (may be empty).
+    pub payload: Vec<u8>,
+}
+
+/// Why a copy of a message reaches a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Routed to a matching subscription of a connected client.
+    Live,
+    /// Kept for an offline persistent session and sent when it resumed.
+    Queued,
+    /// The retained message sent for a new subscription.
+    Retained,
+    /// Resent after a reconnect because it was never acknowledged.
+    Redelivery,
+}
+
+/// What the broker owes one client for one message (or may send it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Obligation {
+    pub slot: Slot,
+    pub msg: MsgId,
+    pub key: Key,
+    pub cause: Cause,
+    /// At least one copy must arrive (else it only may).
+    pub must: bool,
+    /// The QoS the required copy must have; `None`: any of `qos_alt`.
+    pub must_qos: Option<u8>,
+    /// Every QoS a copy may have.
+    pub qos_alt: Vec<u8>,
+    /// How many copies with DUP 0 may arrive.
+    pub copies: usize,
+    pub retain: bool,
+    /// The required copy has DUP 1 (a redelivery); else DUP 0.
+    pub dup: bool,
+    /// Copies count from this connection of the client on.
+    pub from_conn: ConnNo,
+    /// The operation that created it.
+    pub op: usize,
+    /// The statements that require (or allow) it.
+    pub rule: &'static [&'static str],
+}
+
+/// Two messages a client must receive in this order (4.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRule {
+    pub slot: Slot,
+    pub first: MsgId,
+    pub second: MsgId,
+}
+
+/// In-flight QoS 1/2 messages beyond this many on a connection that holds its
+/// acknowledgements are not demanded: 3.1.1 leaves flow control to the implementation
+/// (Mosquitto's max_inflight_messages, for one) and such messages may wait in the
+/// broker's queue; they are allowed whenever they come.
+pub const HOLD_LIMIT: usize = 8;
+
+#[derive(Debug, Clone)]
+struct Conn {
+    no: ConnNo,
+    clean: bool,
+    hold: bool,
+    will: Option<WillSpec>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Session {
+    persistent: bool,
+    subs: BTreeMap<String, u8>,
+    /// Messages kept while offline: (message, QoS of delivery, must).
+    queued: Vec<(MsgId, u8, bool)>,
+    /// Delivered to a holding connection and not acknowledged: (message, QoS, RETAIN).
+    unacked: Vec<(MsgId, u8, bool)>,
+    /// Messages that may come at any later time (beyond HOLD_LIMIT).
+    lax: Vec<MsgId>,
+    /// Last ordered message per (publisher, topic, QoS), for 4.6.
+    last_in_order: BTreeMap<(Slot, String, u8), MsgId>,
+    conn: Option<Conn>,
+}
+
+/// The retained message of a topic, as far as the model knows it.
+#[derive(Debug, Clone, Default)]
+struct Retained {
+    /// The messages that may be the retained one.
+    candidates: Vec<MsgId>,
+    /// Whether the single candidate surely is (else each may be, or none).
+    certain: bool,
+}
+
+/// The model broker.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    sessions: BTreeMap<Slot, Session>,
+    retained: BTreeMap<String, Retained>,
+    messages: BTreeMap<MsgId, Message>,
+    /// Every will a CONNECT gave, by id.
+    wills: BTreeMap<MsgId, Message>,
+    obligations: Vec<Obligation>,
+    order: Vec<OrderRule>,
+    next_conn: ConnNo,
+    op: usize,
+}
+
+/// What a CONNECT must get back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOutcome {
+    pub conn: ConnNo,
+    pub session_present: bool,
+    /// The connection this one took over, if any.
+    pub took_over: Option<ConnNo>,
+}
+
+impl Model {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number the next connection will have.
+    pub fn next_conn(&self) -> ConnNo {
+        self.next_conn
+    }
+
+    pub fn obligations(&self) -> &[Obligation] {
+        &self.obligations
+    }
+
+    pub fn order_rules(&self) -> &[OrderRule] {
+        &self.order
+    }
+
+    /// A published message, or the will a connection carries (published or not).
+    pub fn message(&self, id: MsgId) -> Option<&Message> {
+        self.messages.get(&id).or_else(|| self.wills.get(&id))
+    }
+
+    /// Sets the index of the operation being applied (recorded in obligations).
+    pub fn begin_op(&mut self, op: usize) {
+        self.op = op;
+    }
+
+    pub fn is_connected(&self, slot: Slot) -> bool {
+        self.conn(slot).is_some()
+    }
+
+    /// Whether the client's connection is a CleanSession 1 one.
+    pub fn connected_clean(&self, slot: Slot) -> Option<bool> {
+        self.conn(slot).map(|c| c.clean)
+    }
+
+    pub fn connection(&self, slot: Slot) -> Option<ConnNo> {
+        self.conn(slot).map(|c| c.no)
+    }
+
+    fn conn(&self, slot: Slot) -> Option<&Conn> {
+        self.sessions.get(&slot).and_then(|s| s.conn.as_ref())
+    }
+
+    /// Whether the model can say what a CONNECT does here. A CleanSession 0 CONNECT that
+    /// takes over a CleanSession 1 connection is left out: whether the old connection's
+    /// session is "the current Session" it resumes (3.1.2.4) or ended with its connection
+    /// is not settled by the text, so brokers differ on Session Present and subscriptions.
+    pub fn connect_is_modelled(&self, slot: Slot, clean: bool) -> bool {
+        clean || self.connected_clean(slot) != Some(true)
+    }
+
+    /// A CONNECT of `slot`, accepted. Returns the Session Present the CONNACK must carry
+    /// (3.1.1/MQTT-3.2.2-1, -2, -3).
+    pub fn connect(
+        &mut self,
+        slot: Slot,
+        clean: bool,
+        will: Option<WillSpec>,
+        hold: bool,
+    ) -> ConnectOutcome {
+        // Takeover: the server disconnects the existing client (3.1.1/MQTT-3.1.4-2), which
+        // closes its connection without a DISCONNECT, so its will is published
+        // (3.1.1/MQTT-3.1.2-8).
+        if let Some(w) = &will {
+            self.wills.insert(
+                w.id,
+                Message {
+                    id: w.id,
+                    key: key_for(w.id, &w.topic, &w.payload),
+                    publisher: slot,
+                    topic: w.topic.clone(),
+                    qos: w.qos,
+                    retain: w.retain,
+                    payload: w.payload.clone(),
+                    will: true,
+                },
+            );
+        }
+        let took_over = self.conn(slot).map(|c| c.no);
+        if took_over.is_some() {
+            self.close(slot, true);
+        }
+        let no = self.next_conn;
+        self.next_conn += 1;
+        let conn = Conn {
+            no,
+            clean,
+            hold,
+            will: will.clone(),
+        };
+        let resumed = !clean && self.sessions.get(&slot).is_some_and(|s| s.persistent);
+        if !resumed {
+            // CleanSession 1 discards any earlier session; CleanSession 0 without a stored
+            // one starts a new one (3.1.1/MQTT-3.1.2-4, -6).
+            self.sessions.insert(
+                slot,
+                Session {
+                    persistent: !clean,
+                    conn: Some(conn),
+                    ..Session::default()
+                },
+            );
+            return ConnectOutcome {
+                conn: no,
+                session_present: false,
+                took_over,
+            };
+        }
+        let op = self.op;
+        let mut new = Vec::new();
+        let Some(session) = self.sessions.get_mut(&slot) else {
+            return ConnectOutcome {
+                conn: no,
+                session_present: false,
+                took_over,
+            };
+        };
+        session.conn = Some(conn);
+        // Unacknowledged QoS 1/2 messages are sent again, with DUP 1 and their packet
+        // identifiers (3.1.1/MQTT-4.4.0-1, 3.1.1/MQTT-3.3.1-1).
+        let unacked = std::mem::take(&mut session.unacked);
+        for &(msg, qos, retain) in &unacked {
+            new.push((msg, Cause::Redelivery, true, qos, retain));
+        }
+        if hold {
+            session.unacked = unacked;
+        }
+        // Messages kept while offline are sent now: QoS 1/2 must be
+        // (3.1.1/MQTT-3.1.2-5); QoS 0 ones may be (3.1.2.4: "QoS 0 messages pending
+        // transmission to the Client" are optional session state).
+        for (msg, qos, must) in std::mem::take(&mut session.queued) {
+            new.push((msg, Cause::Queued, must, qos, false));
+            if hold && qos > 0 && must {
+                session.unacked.push((msg, qos, false));
+            }
+        }
+        // Messages past HOLD_LIMIT may come on any later connection, as first copies or
+        // resends.
+        for &msg in &session.lax {
+            new.push((msg, Cause::Queued, false, 0, false));
+        }
+        for (msg, cause, must, qos, retain) in new {
+            let (qos_alt, dup) = match cause {
+                Cause::Queued if !must => (vec![0, 1, 2], false),
+                _ => (vec![qos], cause == Cause::Redelivery),
+            };
+            let rule: &'static [&'static str] = match cause {
+                Cause::Redelivery => &["3.1.1/MQTT-4.4.0-1", "3.1.1/MQTT-3.3.1-1"],
+                _ => &["3.1.1/MQTT-3.1.2-5", "3.1.1/MQTT-3.1.2-4"],
+            };
+            self.oblige(Obligation {
+                slot,
+                msg,
+                key: self.key_of(msg),
+                cause,
+                must,
+                must_qos: Some(qos),
+                qos_alt,
+                copies: 1,
+                retain,
+                dup,
+                from_conn: no,
+                op,
+                rule,
+            });
+        }
+        ConnectOutcome {
+            conn: no,
+            session_present: true,
+            took_over,
+        }
+    }
+
+    fn key_of(&self, msg: MsgId) -> Key {
+        self.messages
+            .get(&msg)
+            .map_or(Key::Id(msg), |m| m.key.clone())
+    }
+
+    fn oblige(&mut self, o: Obligation) {
+        self.obligations.push(o);
+    }
+
+    /// The client sends DISCONNECT: the will is discarded (3.1.1/MQTT-3.14.4-3); a
+    /// CleanSession 1 session ends (3.1.1/MQTT-3.1.2-6).
+    pub fn disconnect(&mut self, slot: Slot) {
+        self.close(slot, false);
+    }
+
+    /// The network connection closes without DISCONNECT: the will is published
+    /// (3.1.1/MQTT-3.1.2-8).
+    pub fn drop_conn(&mut self, slot: Slot) {
+        self.close(slot, true);
+    }
+
+    fn close(&mut self, slot: Slot, publish_will: bool) {
+        let Some(session) = self.sessions.get_mut(&slot) else {
+            return;
+        };
+        let Some(conn) = session.conn.take() else {
+            return;
+        };
+        if !session.persistent {
+            self.sessions.remove(&slot);
+        } else if !conn.hold {
+            // A connection that acknowledges everything leaves nothing unacknowledged but
+            // what it holds; the acknowledgements it sent are taken as received.
+            if let Some(s) = self.sessions.get_mut(&slot) {
+                s.unacked.clear();
+            }
+        }
+        if publish_will && let Some(w) = conn.will {
+            let id = w.id;
+            let msg = Message {
+                id,
+                key: key_for(id, &w.topic, &w.payload),
+                publisher: slot,
+                topic: w.topic,
+                qos: w.qos,
+                retain: w.retain,
+                payload: w.payload,
+                will: true,
+            };
+            self.publish(msg);
+        }
+    }
+
+    /// A SUBSCRIBE answered with `granted` (one code per filter: 0, 1, 2 or 0x80).
+    pub fn subscribe(&mut self, slot: Slot, filters: &[(String, u8)], granted: &[u8]) {
+        let op = self.op;
+        let Some(session) = self.sessions.get_mut(&slot) else {
+            return;
+        };
+        let Some(conn) = session.conn.as_ref().map(|c| c.no) else {
+            return;
+        };
+        // Processed as if each filter came in its own SUBSCRIBE (3.1.1/MQTT-3.8.4-4); an
+        // identical filter replaces the old subscription (3.1.1/MQTT-3.8.4-3).
+        let mut new: Vec<(String, u8)> = Vec::new();
+        for ((filter, _asked), &code) in filters.iter().zip(granted) {
+            if code > 2 {
+                continue;
+            }
+            session.subs.insert(filter.clone(), code);
+            new.push((filter.clone(), code));
+        }
+        // Every retained message matching a new (or replaced) subscription is sent, with
+        // RETAIN 1 (3.1.1/MQTT-3.3.1-6, -8, 3.1.1/MQTT-3.8.4-3), at the lower of its QoS and
+        // the grant (3.1.1/MQTT-3.8.4-6). Several matching filters in one SUBSCRIBE may
+        // each send it: one copy per filter at most, at any of their QoS.
+        let mut owed = Vec::new();
+        for (topic, r) in &self.retained {
+            let matching: Vec<u8> = new
+                .iter()
+                .filter(|(f, _)| topic::matches(f, topic))
+                .map(|(_, g)| *g)
+                .collect();
+            if matching.is_empty() {
+                continue;
+            }
+            for &msg in &r.candidates {
+                let Some(m) = self.messages.get(&msg) else {
+                    continue;
+                };
+                let mut alt: Vec<u8> = matching.iter().map(|g| (*g).min(m.qos)).collect();
+                alt.sort_unstable();
+                alt.dedup();
+                owed.push(Obligation {
+                    slot,
+                    msg,
+                    key: m.key.clone(),
+                    cause: Cause::Retained,
+                    must: r.certain,
+                    must_qos: None,
+                    qos_alt: alt,
+                    copies: matching.len(),
+                    retain: true,
+                    dup: false,
+                    from_conn: conn,
+                    op,
+                    rule: &["3.1.1/MQTT-3.3.1-6", "3.1.1/MQTT-3.3.1-8"],
+                });
+            }
+        }
+        for o in owed {
+            self.oblige(o);
+        }
+    }
+
+    /// An UNSUBSCRIBE answered with UNSUBACK: exact filters are removed
+    /// (3.1.1/MQTT-3.10.4-1); deliveries already begun go on (3.1.1/MQTT-3.10.4-3).
+    pub fn unsubscribe(&mut self, slot: Slot, filters: &[String]) {
+        if let Some(s) = self.sessions.get_mut(&slot) {
+            for f in filters {
+                s.subs.remove(f);
+            }
+        }
+    }
+}
+
+/// The key of a message with this payload.
+pub fn key_for(id: MsgId, topic: &str, payload: &[u8]) -> Key {
+    if payload.is_empty() {
+        Key::Empty(topic.to_owned())
+    } else {
+        Key::Id(id)
+    }
+}

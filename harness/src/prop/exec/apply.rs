@@ -1,0 +1,407 @@
+//! The operations of a case, one by one.
+
+use super::*;
+
+impl Exec {
+    pub(super) async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
+        let connected = self.conns.contains_key(&slot);
+        if !connected
+            && matches!(
+                op,
+                Op::Subscribe { .. } | Op::Unsubscribe { .. } | Op::Publish { .. }
+            )
+        {
+            // A client that is not connected connects first (a persistent session, which
+            // is what the stateful rules are about), so that every operation counts.
+            let implied = Op::Connect {
+                c: op.client(),
+                clean: false,
+                will: None,
+                hold: false,
+            };
+            self.connect(&implied, slot, false, None, false).await?;
+            self.settle_or(op).await?;
+            self.model.begin_op(self.done.len());
+        }
+        match op {
+            Op::Connect {
+                clean, will, hold, ..
+            } => {
+                if !self.model.connect_is_modelled(slot, *clean) {
+                    return Ok(false);
+                }
+                self.connect(op, slot, *clean, will.as_ref(), *hold).await?;
+            }
+            Op::Disconnect { .. } | Op::Drop { .. } | Op::Partition { .. } if !connected => {
+                return Ok(false);
+            }
+            Op::Partition { ms, .. } => {
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                // A stall, not a loss: TCP delivers what waited, in order, and the keep
+                // alive (60 s) is far away, so the model has nothing to change. Kept under
+                // half the delivery wait, so that what is delayed still counts as on time.
+                let ms = u64::from(*ms).min(self.cfg.must_wait.as_millis() as u64 / 2);
+                c.partition(Duration::from_millis(ms));
+                let conn = c.no;
+                self.done
+                    .push((op.clone(), Done::Partition { slot, conn, ms }));
+            }
+            Op::Disconnect { .. } => {
+                let Some(c) = self.conns.remove(&slot) else {
+                    return Ok(false);
+                };
+                c.send(Packet::Disconnect(Disconnect::default()));
+                c.shutdown();
+                self.wait_closed(c.no).await;
+                self.model.disconnect(slot);
+                self.done
+                    .push((op.clone(), Done::Disconnect { slot, conn: c.no }));
+            }
+            Op::Drop { .. } => {
+                let Some(c) = self.conns.remove(&slot) else {
+                    return Ok(false);
+                };
+                c.shutdown();
+                self.wait_closed(c.no).await;
+                self.model.drop_conn(slot);
+                self.done
+                    .push((op.clone(), Done::Drop { slot, conn: c.no }));
+            }
+            Op::Subscribe { filters, .. } => {
+                let mut list: Vec<(String, u8)> = Vec::new();
+                for (f, q) in filters {
+                    let f = filter(*f).to_owned();
+                    if !list.iter().any(|(g, _)| *g == f) {
+                        list.push((f, *q));
+                    }
+                }
+                let Some(c) = self.conns.get_mut(&slot) else {
+                    return Ok(false);
+                };
+                let no = c.no;
+                let pid = c.next_packet_id();
+                let subs = list
+                    .iter()
+                    .map(|(f, q)| {
+                        Subscription::new(format!("{}/{f}", self.cfg.topic_prefix), qos(*q))
+                    })
+                    .collect();
+                c.send(Packet::Subscribe(Subscribe {
+                    packet_id: pid,
+                    subscriptions: subs,
+                    ..Subscribe::default()
+                }));
+                let p = self
+                    .ack(
+                        no,
+                        "SUBACK",
+                        &["3.1.1/MQTT-3.8.4-1"],
+                        |p| matches!(p, Packet::SubAck(a) if a.packet_id == pid),
+                    )
+                    .await?;
+                let Packet::SubAck(a) = p else {
+                    return Ok(true);
+                };
+                let codes: Vec<u8> = a.return_codes.iter().map(|c| c.0).collect();
+                if codes.len() != list.len()
+                    || codes
+                        .iter()
+                        .zip(&list)
+                        .any(|(c, (_, q))| *c != 0x80 && *c > *q)
+                {
+                    return Err(protocol(
+                        "the SUBACK does not grant what was asked".into(),
+                        &["3.1.1/MQTT-3.8.4-5", "3.1.1/MQTT-3.9.3-1"],
+                        &format!("{} codes, each at most the QoS asked, or 0x80", list.len()),
+                        format!("{codes:?}"),
+                    ));
+                }
+                self.model.subscribe(slot, &list, &codes);
+                self.done.push((
+                    op.clone(),
+                    Done::Subscribe {
+                        slot,
+                        conn: no,
+                        filters: list,
+                    },
+                ));
+            }
+            Op::Unsubscribe { filters, .. } => {
+                let mut list: Vec<String> = Vec::new();
+                for f in filters {
+                    let f = filter(*f).to_owned();
+                    if !list.contains(&f) {
+                        list.push(f);
+                    }
+                }
+                let Some(c) = self.conns.get_mut(&slot) else {
+                    return Ok(false);
+                };
+                let no = c.no;
+                let pid = c.next_packet_id();
+                let filters = list
+                    .iter()
+                    .map(|f| format!("{}/{f}", self.cfg.topic_prefix).into())
+                    .collect();
+                c.send(Packet::Unsubscribe(Unsubscribe {
+                    packet_id: pid,
+                    filters,
+                    ..Unsubscribe::default()
+                }));
+                self.ack(
+                    no,
+                    "UNSUBACK",
+                    &["3.1.1/MQTT-3.10.4-4"],
+                    |p| matches!(p, Packet::UnsubAck(a) if a.packet_id == pid),
+                )
+                .await?;
+                self.model.unsubscribe(slot, &list);
+                self.done.push((
+                    op.clone(),
+                    Done::Unsubscribe {
+                        slot,
+                        conn: no,
+                        filters: list,
+                    },
+                ));
+            }
+            Op::Publish {
+                topic: t,
+                qos: q,
+                retain,
+                size,
+                count,
+                ..
+            } => {
+                for k in 0..(*count).max(1) {
+                    if k > 0 {
+                        self.model.begin_op(self.done.len());
+                    }
+                    if !self.publish_one(op, slot, *t, *q, *retain, *size).await? {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// One PUBLISH, acknowledged; `Ok(false)` if the client is not connected.
+    async fn publish_one(
+        &mut self,
+        op: &Op,
+        slot: Slot,
+        t: u8,
+        q: u8,
+        retain: bool,
+        size: Size,
+    ) -> Result<bool, Violation> {
+        let id = self.next_msg;
+        let rel = topic(t).to_owned();
+        let full = self.full_topic(&rel);
+        let Some(c) = self.conns.get_mut(&slot) else {
+            return Ok(false);
+        };
+        self.next_msg += 1;
+        let no = c.no;
+        let body = payload(id, size, false);
+        let mut p = Publish::new(full, qos(q), body.clone());
+        p.retain = retain;
+        let pid = if q > 0 { c.next_packet_id() } else { 0 };
+        p.packet_id = pid;
+        c.send(Packet::Publish(p));
+        match q {
+            0 => {
+                // A PINGRESP after the PUBLISH: the broker has read it.
+                c.send(Packet::PingReq);
+                self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
+                    matches!(p, Packet::PingResp)
+                })
+                .await?;
+            }
+            1 => {
+                self.ack(
+                    no,
+                    "PUBACK",
+                    &["3.1.1/MQTT-4.3.2-2"],
+                    |p| matches!(p, Packet::PubAck(a) if a.packet_id == pid),
+                )
+                .await?;
+            }
+            _ => {
+                self.ack(
+                    no,
+                    "PUBREC",
+                    &["3.1.1/MQTT-4.3.3-2"],
+                    |p| matches!(p, Packet::PubRec(a) if a.packet_id == pid),
+                )
+                .await?;
+                self.ack(
+                    no,
+                    "PUBCOMP",
+                    &["3.1.1/MQTT-4.3.3-2"],
+                    |p| matches!(p, Packet::PubComp(a) if a.packet_id == pid),
+                )
+                .await?;
+            }
+        }
+        let msg = Message {
+            id,
+            key: crate::model::key_for(id, &rel, &body),
+            publisher: slot,
+            topic: rel,
+            qos: q,
+            retain,
+            payload: body,
+            will: false,
+        };
+        self.model.publish(msg.clone());
+        self.done.push((
+            op.clone(),
+            Done::Publish {
+                slot,
+                conn: no,
+                msg,
+            },
+        ));
+        Ok(true)
+    }
+
+    pub(super) async fn connect(
+        &mut self,
+        op: &Op,
+        slot: Slot,
+        clean: bool,
+        will: Option<&crate::prop::ops::WillOp>,
+        hold: bool,
+    ) -> Result<(), Violation> {
+        let will = will.map(|w| {
+            let id = self.next_msg;
+            self.next_msg += 1;
+            WillSpec {
+                id,
+                topic: topic(w.topic).to_owned(),
+                qos: w.qos,
+                retain: w.retain,
+                payload: payload(id, if w.empty { Size::Empty } else { Size::Small }, true),
+            }
+        });
+        let no = self.model.next_conn();
+        let mut conn = Conn::open(
+            &self.cfg.endpoint,
+            no,
+            slot,
+            hold,
+            self.shared.clone(),
+            self.cfg.ack_wait,
+        )
+        .await
+        .map_err(|e| {
+            protocol(
+                "the broker took no connection".into(),
+                &["3.1.1/MQTT-3.1.4-1"],
+                "a TCP connection",
+                e,
+            )
+        })?;
+        let _ = conn.next_packet_id();
+        let connect = Connect {
+            version: ProtocolVersion::V311,
+            clean_start: clean,
+            keep_alive: 60,
+            client_id: self.client_id(slot).into(),
+            will: will.as_ref().map(|w| Will {
+                topic: self.full_topic(&w.topic).into(),
+                payload: w.payload.clone().into(),
+                qos: qos(w.qos),
+                retain: w.retain,
+                properties: Default::default(),
+            }),
+            username: self.cfg.username.clone().map(Into::into),
+            password: self
+                .cfg
+                .username
+                .as_ref()
+                .and(self.cfg.password.clone())
+                .map(Into::into),
+            ..Connect::default()
+        };
+        conn.send(Packet::Connect(connect));
+        let p = self
+            .ack(
+                no,
+                "CONNACK",
+                &["3.1.1/MQTT-3.2.0-1", "3.1.1/MQTT-3.1.4-4"],
+                |p| matches!(p, Packet::ConnAck(_)),
+            )
+            .await?;
+        let Packet::ConnAck(ack) = p else {
+            return Ok(());
+        };
+        if ack.code.0 != 0 {
+            return Err(protocol(
+                format!("the broker refused client c{slot}"),
+                &["3.1.1/MQTT-3.1.4-4"],
+                "CONNACK 0",
+                format!("CONNACK {:#04x}", ack.code.0),
+            ));
+        }
+        let old = self.conns.insert(slot, conn);
+        let outcome = self.model.connect(slot, clean, will.clone(), hold);
+        if !clean && !self.persistent.contains(&slot) {
+            self.persistent.push(slot);
+        }
+        self.done.push((
+            op.clone(),
+            Done::Connect {
+                slot,
+                conn: no,
+                clean,
+                will,
+                hold,
+                session_present: outcome.session_present,
+                took_over: outcome.took_over,
+            },
+        ));
+        if ack.session_present != outcome.session_present {
+            return Err(Violation {
+                kind: ViolationKind::SessionPresent,
+                slot: Some(slot),
+                msg: None,
+                rule: if clean {
+                    vec!["3.1.1/MQTT-3.2.2-1".into()]
+                } else if outcome.session_present {
+                    vec!["3.1.1/MQTT-3.2.2-2".into(), "3.1.1/MQTT-3.1.2-4".into()]
+                } else {
+                    vec!["3.1.1/MQTT-3.2.2-3".into()]
+                },
+                summary: format!("wrong Session Present for client c{slot}"),
+                expected: format!("Session Present {}", u8::from(outcome.session_present)),
+                got: format!("Session Present {}", u8::from(ack.session_present)),
+            });
+        }
+        if let Some(old) = old {
+            // The existing client must be disconnected (3.1.1/MQTT-3.1.4-2).
+            let closed = self
+                .shared
+                .wait_until(Instant::now() + self.cfg.ack_wait, |i| {
+                    i.closed.contains(&old.no)
+                })
+                .await;
+            if !closed {
+                return Err(protocol(
+                    format!(
+                        "the broker left connection #{} of client c{slot} open after a takeover",
+                        old.no
+                    ),
+                    &["3.1.1/MQTT-3.1.4-2"],
+                    "the old connection closed by the broker",
+                    format!("still open after {:?}", self.cfg.ack_wait),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

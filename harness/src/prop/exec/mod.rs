@@ -1,0 +1,359 @@
+//! Runs one case against a broker, step by step, keeping the model in step, and judges
+//! what arrived (operations in `apply.rs`, the end-of-case cleanup in `cleanup.rs`). No sleeps: after each operation it waits (bounded) until every client has
+//! what the model says it must; at the end until the broker has been quiet for a short
+//! bounded interval; only then it judges that nothing else arrived.
+
+mod apply;
+mod cleanup;
+
+use super::conn::{Conn, Inner, Shared};
+use super::ops::{Case, Op, Size, filter, topic};
+use crate::engine::transport::Endpoint;
+use crate::model::judge::{self, ViolationKind};
+use crate::model::{ConnNo, Key, Message, Model, MsgId, Observed, Slot, Violation, WillSpec};
+use mqttspec_codec::{
+    Connect, Disconnect, Packet, ProtocolVersion, Publish, QoS, Subscribe, Subscription,
+    Unsubscribe, Will,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How a case talks to its broker.
+#[derive(Debug, Clone)]
+pub struct CaseConfig {
+    pub endpoint: Endpoint,
+    /// Topic prefix of the case (no trailing slash).
+    pub topic_prefix: String,
+    /// Client-id prefix of the case.
+    pub client_prefix: String,
+    /// Longest wait for an acknowledgement, a CONNACK or a close.
+    pub ack_wait: Duration,
+    /// Longest wait for the deliveries the model requires.
+    pub must_wait: Duration,
+    /// The quiet interval before judging that nothing else arrives.
+    pub quiet: Duration,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Clear retained messages and stored sessions at the end.
+    pub cleanup: bool,
+}
+
+/// One executed operation, for the report and the reproducer.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Connect {
+        slot: Slot,
+        conn: ConnNo,
+        clean: bool,
+        will: Option<WillSpec>,
+        hold: bool,
+        session_present: bool,
+        took_over: Option<ConnNo>,
+    },
+    Disconnect {
+        slot: Slot,
+        conn: ConnNo,
+    },
+    Drop {
+        slot: Slot,
+        conn: ConnNo,
+    },
+    Partition {
+        slot: Slot,
+        conn: ConnNo,
+        ms: u64,
+    },
+    Subscribe {
+        slot: Slot,
+        conn: ConnNo,
+        filters: Vec<(String, u8)>,
+    },
+    Unsubscribe {
+        slot: Slot,
+        conn: ConnNo,
+        filters: Vec<String>,
+    },
+    Publish {
+        slot: Slot,
+        conn: ConnNo,
+        msg: Message,
+    },
+}
+
+/// What a case came to.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    pub done: Vec<(Op, Done)>,
+    pub model: Model,
+    pub violation: Option<Violation>,
+    pub observed: Vec<Observed>,
+    pub trace: Vec<String>,
+    /// Operations run (skipped ones not counted).
+    pub ops_run: usize,
+}
+
+struct Exec {
+    cfg: CaseConfig,
+    model: Model,
+    shared: Arc<Shared>,
+    conns: BTreeMap<Slot, Conn>,
+    next_msg: MsgId,
+    done: Vec<(Op, Done)>,
+    persistent: Vec<Slot>,
+}
+
+fn payload(id: MsgId, size: Size, will: bool) -> Vec<u8> {
+    match size {
+        Size::Empty => Vec::new(),
+        Size::Small if will => format!("m{id}:will").into_bytes(),
+        Size::Small => format!("m{id}:hi").into_bytes(),
+        Size::Large => {
+            let mut p = format!("m{id}:").into_bytes();
+            p.resize(300, b'x');
+            p
+        }
+    }
+}
+
+fn protocol(summary: String, rule: &[&str], expected: &str, got: String) -> Violation {
+    Violation {
+        kind: ViolationKind::Protocol,
+        slot: None,
+        msg: None,
+        rule: rule.iter().map(|s| (*s).to_owned()).collect(),
+        summary,
+        expected: expected.to_owned(),
+        got,
+    }
+}
+
+/// Runs one case.
+pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
+    let mut exec = Exec {
+        cfg: cfg.clone(),
+        model: Model::new(),
+        shared: Arc::new(Shared::default()),
+        conns: BTreeMap::new(),
+        next_msg: 1,
+        done: Vec::new(),
+        persistent: Vec::new(),
+    };
+    let clients = case.clients.max(1);
+    let mut violation = None;
+    let mut ops_run = 0;
+    for (index, op) in case.ops.iter().enumerate() {
+        exec.model.begin_op(exec.done.len());
+        let slot = usize::from(op.client() % clients);
+        match exec.apply(op, slot).await {
+            Ok(false) => continue,
+            Ok(true) => ops_run += 1,
+            Err(v) => {
+                violation = Some(v);
+                break;
+            }
+        }
+        let _ = index;
+        if let Some(v) = exec.settle().await {
+            violation = Some(v);
+            break;
+        }
+    }
+    if violation.is_none() {
+        violation = exec.finish().await;
+    }
+    exec.close_all().await;
+    if cfg.cleanup {
+        exec.cleanup().await;
+    }
+    let inner = exec.shared.lock();
+    let observed = exec.observed(&inner);
+    let trace = inner.trace.clone();
+    drop(inner);
+    CaseOutcome {
+        done: exec.done,
+        model: exec.model,
+        violation,
+        observed,
+        trace,
+        ops_run,
+    }
+}
+
+impl Exec {
+    fn full_topic(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.cfg.topic_prefix)
+    }
+
+    fn client_id(&self, slot: Slot) -> String {
+        format!("{}c{slot}", self.cfg.client_prefix)
+    }
+
+    /// What the model makes of every PUBLISH so far.
+    fn observed(&self, inner: &Inner) -> Vec<Observed> {
+        let prefix = format!("{}/", self.cfg.topic_prefix);
+        inner
+            .publishes
+            .iter()
+            .map(|p| {
+                let rel = p.topic.strip_prefix(&prefix).unwrap_or(&p.topic).to_owned();
+                let own = p.topic.starts_with(&prefix);
+                let (key, intact) = if p.payload.is_empty() {
+                    (own.then(|| Key::Empty(rel.clone())), own)
+                } else {
+                    match parse_id(&p.payload).and_then(|id| self.model.message(id)) {
+                        Some(m) => (
+                            Some(m.key.clone()),
+                            m.topic == rel && own && m.payload == p.payload,
+                        ),
+                        None => (None, false),
+                    }
+                };
+                Observed {
+                    seq: p.seq,
+                    slot: p.slot,
+                    conn: p.conn,
+                    key,
+                    topic: rel,
+                    qos: p.qos,
+                    retain: p.retain,
+                    dup: p.dup,
+                    intact,
+                }
+            })
+            .collect()
+    }
+
+    fn errors(&self) -> Option<Violation> {
+        let inner = self.shared.lock();
+        inner.errors.first().map(|e| {
+            protocol(
+                "the broker sent a malformed packet".into(),
+                &["3.1.1/MQTT-4.8.0-1"],
+                "well-formed packets",
+                e.clone(),
+            )
+        })
+    }
+
+    /// Waits for the acknowledgement `want` accepts on connection `no`.
+    async fn ack(
+        &self,
+        no: ConnNo,
+        what: &str,
+        rule: &[&str],
+        want: impl Fn(&Packet) -> bool,
+    ) -> Result<Packet, Violation> {
+        let deadline = Instant::now() + self.cfg.ack_wait;
+        let mut found = None;
+        self.shared
+            .wait_until(deadline, |i| {
+                if found.is_some() {
+                    return true;
+                }
+                if let Some(q) = i.acks.get(&no)
+                    && let Some(pos) = q.iter().position(&want)
+                {
+                    found = Some(pos);
+                    return true;
+                }
+                i.closed.contains(&no)
+            })
+            .await;
+        let mut inner = self.shared.lock();
+        if let Some(pos) = found
+            && let Some(p) = inner.acks.get_mut(&no).and_then(|q| q.remove(pos))
+        {
+            return Ok(p);
+        }
+        let got = if inner.closed.contains(&no) {
+            "the broker closed the connection".to_owned()
+        } else {
+            format!("nothing within {:?}", self.cfg.ack_wait)
+        };
+        Err(protocol(
+            format!("no {what} on connection #{no}"),
+            rule,
+            what,
+            got,
+        ))
+    }
+
+    /// Runs one operation; `Ok(false)` if it does not apply now.
+    async fn wait_closed(&self, no: ConnNo) {
+        self.shared
+            .wait_until(Instant::now() + self.cfg.ack_wait, |i| {
+                i.closed.contains(&no)
+            })
+            .await;
+    }
+
+    /// After an operation: every required copy has come (bounded wait), and nothing came
+    /// that no obligation allows.
+    async fn settle_or(&self, _op: &Op) -> Result<(), Violation> {
+        match self.settle().await {
+            Some(v) => Err(v),
+            None => Ok(()),
+        }
+    }
+
+    async fn settle(&self) -> Option<Violation> {
+        if let Some(v) = self.errors() {
+            return Some(v);
+        }
+        let deadline = Instant::now() + self.cfg.must_wait;
+        self.shared
+            .wait_until(deadline, |i| {
+                judge::missing(&self.model, &self.observed(i)).is_none()
+            })
+            .await;
+        let obs = self.observed(&self.shared.lock());
+        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+    }
+
+    /// At the end: quiet for `quiet` (within ten times that at most), then judge
+    /// everything.
+    async fn finish(&self) -> Option<Violation> {
+        let limit = Instant::now() + self.cfg.quiet * 10;
+        loop {
+            let before = self.shared.lock().publishes.len();
+            let until = (Instant::now() + self.cfg.quiet).min(limit);
+            let more = self
+                .shared
+                .wait_until(until, |i| i.publishes.len() != before)
+                .await;
+            if !more || Instant::now() >= limit {
+                break;
+            }
+        }
+        if let Some(v) = self.errors() {
+            return Some(v);
+        }
+        let obs = self.observed(&self.shared.lock());
+        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+    }
+
+    async fn close_all(&mut self) {
+        let conns = std::mem::take(&mut self.conns);
+        for (_, c) in conns {
+            c.send(Packet::Disconnect(Disconnect::default()));
+            c.shutdown();
+        }
+    }
+}
+
+fn qos(q: u8) -> QoS {
+    match q {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// The message id a payload of this case carries (`m<id>:…`).
+pub fn parse_id(payload: &[u8]) -> Option<MsgId> {
+    let rest = payload.strip_prefix(b"m")?;
+    let end = rest.iter().position(|b| *b == b':')?;
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
