@@ -33,6 +33,10 @@ pub(crate) struct FaultState {
     pub sequence: u64,
     /// Variation `pubrel_delayed`: PUBRELs to send later (when, where, packet identifier).
     pub delayed_pubrels: Vec<(super::Time, super::ConnId, u16)>,
+    /// `hang_after_second_connect`: the broker answers nothing any more.
+    pub hung: bool,
+    /// `stop_accepting_after_server_packet`: the driver is to stop accepting.
+    pub stop_accepting: bool,
 }
 
 macro_rules! faults {
@@ -447,6 +451,15 @@ faults! {
     oversize_diagnostics,
     /// Every fifth packet the broker writes is lost, as on an unreliable transport (5.0/MQTT-4.2.0-1).
     lossy_transport,
+    // Fuzzing (`mqttspec fuzz`): faults a network fuzzer must find.
+    /// A packet with ill-formed UTF-8 or U+0000 in a string makes the core panic; the driver takes the whole broker down with it, as a crash would (3.1.1/MQTT-1.5.3-1, 5.0/MQTT-1.5.4-1).
+    panic_on_invalid_utf8,
+    /// A second CONNECT on a connection makes the broker hang: from then on it takes every event and answers none, and accepted connections get no CONNACK (3.1.1/MQTT-3.1.0-2, 5.0/MQTT-3.1.0-2).
+    hang_after_second_connect,
+    /// A packet only a server sends (CONNACK, SUBACK, UNSUBACK, PINGRESP) from a client makes the driver stop accepting connections: they wait in the listen backlog unserved (3.1.1/MQTT-4.8.0-1, 5.0/MQTT-4.13.1-1).
+    stop_accepting_after_server_packet,
+    /// A malformed packet with reserved fixed-header flags after the CONNECT is dropped with the rest of the bytes read and the connection stays open (3.1.1/MQTT-2.2.2-2, 5.0/MQTT-2.1.3-1).
+    reserved_flags_keep_connection,
 }
 
 #[cfg(test)]

@@ -107,7 +107,8 @@ fn every_fault_has_a_script() {
             COVERED.contains(name)
                 || super::faults_v5::COVERED.contains(name)
                 || super::faults_v5::COVERED_WITH_CONFIG.contains(name)
-                || super::faults_v5_a::COVERED.contains(name),
+                || super::faults_v5_a::COVERED.contains(name)
+                || super::faults_fuzz::COVERED.contains(name),
             "no script for {name}"
         );
     }

@@ -6,6 +6,8 @@ mod connect;
 #[cfg(feature = "faults")]
 mod faults;
 #[cfg(feature = "faults")]
+mod faults_fuzz;
+#[cfg(feature = "faults")]
 mod faults_v5;
 #[cfg(feature = "faults")]
 mod faults_v5_a;
