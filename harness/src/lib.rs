@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod coverage;
 pub mod embedded;
+pub mod fuzz;
 pub mod engine;
 pub mod probe;
 pub mod report;

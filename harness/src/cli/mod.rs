@@ -3,6 +3,7 @@
 pub mod broker;
 pub mod common;
 pub mod coverage;
+pub mod fuzz;
 pub mod run;
 pub mod sim;
 
@@ -31,6 +32,10 @@ pub enum Command {
     /// Simulate a device fleet on a flaky network against the reference broker (virtual time),
     /// or against a real broker in real time (--target).
     Sim(sim::SimArgs),
+    /// Fuzz a broker over the network (default: the embedded reference broker): mutated
+    /// flows judged by liveness, close-on-malformed and valid-flow oracles; findings are
+    /// written as replayable scenario files.
+    Fuzz(fuzz::FuzzArgs),
     /// Print a users-file line for the reference broker; the password is read from stdin.
     Passwd(broker::PasswdArgs),
 }
@@ -75,6 +80,7 @@ pub fn main() -> i32 {
         match cli {
             Command::Run(args) => run::main(args).await,
             Command::Coverage(args) => coverage::main(args),
+            Command::Fuzz(args) => fuzz::main(args).await,
             Command::Broker(args) => broker::main(args).await,
             Command::Passwd(args) => broker::passwd(args),
             Command::Sim(_) => exit::HARNESS, // handled above
