@@ -131,6 +131,11 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
     let _ = writeln!(y, "version: \"{version}\"");
     let _ = writeln!(y, "tags: [fuzz, {}]", finding.oracle.name());
     let _ = writeln!(y, "steps:");
+    if finding.oracle == Oracle::Liveness {
+        // Connected before the case, so that a crash or a hang fails its next step (a
+        // fresh connection after a crash is refused, which is an error, not a failure).
+        let _ = writeln!(y, "  - connect: {{client: probe}}");
+    }
     let _ = writeln!(y, "  - open: {{client: f}}");
     for h in &finding.hex {
         let _ = writeln!(y, "  - send: {{client: f, hex: \"{h}\"}}");
@@ -156,7 +161,6 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
         }
         Oracle::Liveness => {
             let _ = writeln!(y, "  - sleep: 300ms");
-            let _ = writeln!(y, "  - connect: {{client: probe}}");
             let _ = writeln!(
                 y,
                 "  - send: {{client: probe, packet: {{subscribe: {{filters: [{{filter: \"${{topic}}/live\", qos: 1}}]}}}}}}"
@@ -170,6 +174,8 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
                 y,
                 "  - expect: {{client: probe, all_of: [{{puback: {{}}}}, {{publish: {{topic: \"${{topic}}/live\"}}}}]}}"
             );
+            // A broker that stops accepting still serves the connections it has.
+            let _ = writeln!(y, "  - connect: {{client: fresh}}");
         }
         Oracle::Harness => {}
     }
