@@ -9,6 +9,7 @@
 pub mod classify;
 pub mod finding;
 pub mod frame;
+pub mod inproc;
 pub mod flood;
 pub mod flow;
 pub mod kinds;
