@@ -46,6 +46,13 @@ pub struct FuzzArgs {
     /// throughout.
     #[arg(long)]
     pub flood: bool,
+    /// With --flood: the process id of the broker, whose resident memory is sampled
+    /// (default: this process, for the embedded broker).
+    #[arg(long, requires = "flood")]
+    pub broker_pid: Option<u32>,
+    /// With --flood: how long each phase lasts.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "flood")]
+    pub phase: Duration,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -104,7 +111,15 @@ pub async fn main(args: FuzzArgs) -> i32 {
         }
     };
     if args.flood {
-        let code = crate::fuzz::flood::main(addr, &target_name, args.format, args.out.as_deref()).await;
+        let code = crate::fuzz::flood::main(
+            addr,
+            &target_name,
+            args.broker_pid,
+            args.phase,
+            args.format,
+            args.out.as_deref(),
+        )
+        .await;
         if let Some(b) = embedded {
             b.shutdown().await;
         }
