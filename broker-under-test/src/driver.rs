@@ -412,7 +412,6 @@ async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
                     return;
                 }
                 handle_received(&mut hub, &shared, Event::Received { conn, bytes });
-
             }
             Err(e) => {
                 tracing::debug!(?conn, "read failed: {e}");

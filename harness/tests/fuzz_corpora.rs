@@ -59,7 +59,9 @@ fn targets_run_briefly() {
     let seeds = corpus("broker_core");
     for i in 0..300 {
         let mut data: Vec<u8> = if i % 2 == 0 {
-            (0..(rng.next_u64() % 1500)).map(|_| rng.next_u64() as u8).collect()
+            (0..(rng.next_u64() % 1500))
+                .map(|_| rng.next_u64() as u8)
+                .collect()
         } else {
             seeds[i % seeds.len()].1.clone()
         };
@@ -123,7 +125,10 @@ fn each_invariant_fires() {
     // A frame split across two sends is decoded whole.
     let mut c = Checker::new(4);
     c.opened(ConnId(1));
-    assert_eq!(c.actions(&[send(1, &[0x20]), send(1, &[0x02, 0x00, 0x00])]), Ok(()));
+    assert_eq!(
+        c.actions(&[send(1, &[0x20]), send(1, &[0x02, 0x00, 0x00])]),
+        Ok(())
+    );
     // The core's connections are the open ones.
     let mut c = Checker::new(4);
     c.opened(ConnId(1));
@@ -142,7 +147,8 @@ fn each_invariant_fires() {
     // A connected client has a session.
     let mut c = Checker::new(4);
     c.opened(ConnId(1));
-    c.actions(&[send(1, &[0x20, 0x02, 0x00, 0x00])]).expect("a CONNACK");
+    c.actions(&[send(1, &[0x20, 0x02, 0x00, 0x00])])
+        .expect("a CONNACK");
     assert_eq!(
         c.stats(&stats(1, 0, 0)),
         Err(Violation::MissingSessions {
@@ -206,8 +212,7 @@ fn the_target_catches_broken_cores() {
     let ops = [Op::Open, connect5, Op::Advance { seconds: 200 }];
     assert_eq!(run_ops(core_config(), &ops), Ok(()));
     let faulty = Config {
-        faults: mqttspec_broker::config::Faults::only("connack_reserved_flags_set")
-            .expect("fault"),
+        faults: mqttspec_broker::config::Faults::only("connack_reserved_flags_set").expect("fault"),
         ..core_config()
     };
     assert!(matches!(

@@ -78,9 +78,13 @@ async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
     let catalogue = Catalogue::builtin().expect("catalogue");
     let out = out_dir(fault);
     let b = broker(Some(fault)).await;
-    let report = fuzz(&options(b.local_addr, max_cases, Some(out.clone())), &catalogue, |_| {})
-        .await
-        .expect("the fuzzer runs");
+    let report = fuzz(
+        &options(b.local_addr, max_cases, Some(out.clone())),
+        &catalogue,
+        |_| {},
+    )
+    .await
+    .expect("the fuzzer runs");
     b.shutdown().await;
     let finding = report
         .findings
@@ -99,7 +103,11 @@ async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
     let verdict = replay(&path, faulty.local_addr).await;
     faulty.shutdown().await;
     eprintln!("{fault}: replayed on the faulty broker: {verdict:?}");
-    assert_eq!(verdict, Verdict::Fail, "{fault}: the reproducer does not fail on the faulty broker");
+    assert_eq!(
+        verdict,
+        Verdict::Fail,
+        "{fault}: the reproducer does not fail on the faulty broker"
+    );
     let correct = broker(None).await;
     let verdict = replay(&path, correct.local_addr).await;
     // The replay command the report prints, as a user runs it.
@@ -113,8 +121,16 @@ async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
         .await
         .expect("mqttspec runs");
     correct.shutdown().await;
-    assert_eq!(status.code(), Some(0), "{fault}: `mqttspec run` of the reproducer on the correct broker");
-    assert_eq!(verdict, Verdict::Pass, "{fault}: the reproducer fails on the correct broker");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{fault}: `mqttspec run` of the reproducer on the correct broker"
+    );
+    assert_eq!(
+        verdict,
+        Verdict::Pass,
+        "{fault}: the reproducer fails on the correct broker"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -142,11 +158,18 @@ async fn a_connection_kept_open_is_found_and_replays() {
 fn the_command_line_fuzzes_the_embedded_broker() {
     let out = out_dir("cli");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-        .args(["fuzz", "--seed", "3", "--cases", "40", "--budget", "30s", "--format", "json", "--out"])
+        .args([
+            "fuzz", "--seed", "3", "--cases", "40", "--budget", "30s", "--format", "json", "--out",
+        ])
         .arg(&out)
         .output()
         .expect("mqttspec runs");
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("the report is JSON");
     assert_eq!(report["cases"], 40);

@@ -141,7 +141,9 @@ pub async fn main(args: FuzzArgs) -> i32 {
     eprintln!(
         "mqttspec: fuzzing {target_name} for {:?}{}, seed {seed}",
         args.budget,
-        args.cases.map(|c| format!(" (at most {c} cases)")).unwrap_or_default()
+        args.cases
+            .map(|c| format!(" (at most {c} cases)"))
+            .unwrap_or_default()
     );
     let bar = progress_bar(args.cases.unwrap_or(0), "{pos} cases");
     let tick = bar.clone();
@@ -165,7 +167,10 @@ pub async fn main(args: FuzzArgs) -> i32 {
         return code;
     }
     if let Some(dir) = &args.out {
-        for (name, text) in [("report.json", report.json()), ("report.txt", report.text())] {
+        for (name, text) in [
+            ("report.json", report.json()),
+            ("report.txt", report.text()),
+        ] {
             if let Err(code) = write_output(Some(&dir.join(name)), &text) {
                 return code;
             }

@@ -97,9 +97,7 @@ impl Run<'_> {
                 }
             }
             let cited = &self.scenario.scenario.statements;
-            f.precondition = !charged
-                .iter()
-                .any(|c| cited.iter().any(|s| s.value == *c));
+            f.precondition = !charged.iter().any(|c| cited.iter().any(|s| s.value == *c));
             f.statements = charged;
         }
         stop

@@ -6,8 +6,7 @@
 
 use bytes::BytesMut;
 use mqttspec_codec::{
-    DecodeErrorKind, DecodeOptions, Decoder, FilterError, Packet, PacketType, ProtocolVersion,
-    QoS,
+    DecodeErrorKind, DecodeOptions, Decoder, FilterError, Packet, PacketType, ProtocolVersion, QoS,
 };
 use std::collections::BTreeMap;
 
@@ -199,9 +198,7 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
 
 /// The packet type of the frame starting at `offset` of the stream.
 fn stream_type_at(stream: &[u8], offset: usize) -> Option<PacketType> {
-    stream
-        .get(offset)
-        .and_then(|b| PacketType::from_u8(b >> 4))
+    stream.get(offset).and_then(|b| PacketType::from_u8(b >> 4))
 }
 
 #[cfg(test)]
@@ -233,7 +230,10 @@ mod tests {
         bad.extend_from_slice(&[0xC1, 0x00]);
         match classify(&bad, v) {
             Expectation::MustClose { statements, .. } => {
-                assert!(statements.contains(&"3.1.1/MQTT-2.2.2-2".to_owned()), "{statements:?}");
+                assert!(
+                    statements.contains(&"3.1.1/MQTT-2.2.2-2".to_owned()),
+                    "{statements:?}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -248,7 +248,10 @@ mod tests {
         twice.extend(connect(ProtocolVersion::V5));
         assert!(matches!(
             classify(&twice, v),
-            Expectation::MustClose { version: ProtocolVersion::V5, .. }
+            Expectation::MustClose {
+                version: ProtocolVersion::V5,
+                ..
+            }
         ));
     }
 }

@@ -142,18 +142,19 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
     }
     match finding.oracle {
         Oracle::MustClose => {
-            let _ = writeln!(y, "  - expect_close: {{client: f, within: 2s, allow: [any]}}");
+            let _ = writeln!(
+                y,
+                "  - expect_close: {{client: f, within: 2s, allow: [any]}}"
+            );
         }
         Oracle::MalformedReply => {
-            let _ = writeln!(y, "  - expect_nothing: {{client: f, for: 1s, ignore: [any]}}");
+            let _ = writeln!(
+                y,
+                "  - expect_nothing: {{client: f, for: 1s, ignore: [any]}}"
+            );
         }
         Oracle::ValidFlow => {
-            let acks = finding
-                .acks
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
+            let acks = finding.acks.join(", ");
             let _ = writeln!(
                 y,
                 "  - expect: {{client: f, within: 2s, all_of: [{acks}], ignore: [{{publish: {{}}}}]}}"

@@ -47,7 +47,11 @@ pub struct FloodReport {
 impl FloodReport {
     pub fn text(&self) -> String {
         let mut t = String::new();
-        let _ = writeln!(t, "mqttspec fuzz --flood against {} (memory of {})", self.target, self.rss_of);
+        let _ = writeln!(
+            t,
+            "mqttspec fuzz --flood against {} (memory of {})",
+            self.target, self.rss_of
+        );
         for p in &self.phases {
             let rss = p
                 .peak_rss_kib
@@ -69,7 +73,15 @@ impl FloodReport {
                 let _ = writeln!(t, "      {n}");
             }
         }
-        let _ = writeln!(t, "{}", if self.passed { "the broker stayed up and served the healthy client" } else { "the broker failed the healthy client" });
+        let _ = writeln!(
+            t,
+            "{}",
+            if self.passed {
+                "the broker stayed up and served the healthy client"
+            } else {
+                "the broker failed the healthy client"
+            }
+        );
         t
     }
 }
@@ -88,7 +100,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 
 /// Runs `load` while probing the healthy client and sampling memory; `load` gets a flag
 /// that turns true when the phase's time is up.
-async fn phase<F, Fut>(name: &str, addr: SocketAddr, pid: Option<u32>, length: Duration, load: F) -> Phase
+async fn phase<F, Fut>(
+    name: &str,
+    addr: SocketAddr,
+    pid: Option<u32>,
+    length: Duration,
+    load: F,
+) -> Phase
 where
     F: FnOnce(Arc<AtomicBool>) -> Fut,
     Fut: std::future::Future<Output = Vec<String>> + Send + 'static,
@@ -122,7 +140,9 @@ where
     match timeout(Duration::from_secs(10), work).await {
         Ok(Ok(notes)) => out.notes = notes,
         Ok(Err(e)) => out.notes.push(format!("the load task failed: {e}")),
-        Err(_) => out.notes.push("the load did not wind down within 10 s".into()),
+        Err(_) => out
+            .notes
+            .push("the load did not wind down within 10 s".into()),
     }
     out.seconds = start.elapsed().as_secs_f64();
     out
@@ -139,7 +159,10 @@ fn connect_bytes(id: &str) -> Vec<u8> {
 }
 
 async fn open(addr: SocketAddr) -> Option<TcpStream> {
-    timeout(Duration::from_secs(2), TcpStream::connect(addr)).await.ok()?.ok()
+    timeout(Duration::from_secs(2), TcpStream::connect(addr))
+        .await
+        .ok()?
+        .ok()
 }
 
 /// Whether the broker closed `s` (reads until end of stream or `within`).
@@ -177,7 +200,9 @@ async fn slowloris(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let dead = conns.iter().filter(|c| c.3).count();
-    vec![format!("{opened} connections sending one byte a second; {dead} closed by the broker")]
+    vec![format!(
+        "{opened} connections sending one byte a second; {dead} closed by the broker"
+    )]
 }
 
 async fn huge_length(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
@@ -208,9 +233,17 @@ async fn huge_length(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
         let closed = write_failed || closed_within(&mut s, Duration::from_secs(2)).await;
         notes.push(format!(
             "PUBLISH announcing 256 MiB {}: {} KiB of it written, {}",
-            if connected { "after CONNECT" } else { "as the first packet" },
+            if connected {
+                "after CONNECT"
+            } else {
+                "as the first packet"
+            },
             sent / 1024,
-            if closed { "the broker closed the connection" } else { "the connection is still open" }
+            if closed {
+                "the broker closed the connection"
+            } else {
+                "the connection is still open"
+            }
         ));
     }
     while !stop.load(Ordering::Relaxed) {
@@ -230,7 +263,10 @@ async fn storm(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
         }
         match open(addr).await {
             Some(mut s) => {
-                if s.write_all(&connect_bytes(&format!("flood-storm-{i}"))).await.is_ok() {
+                if s.write_all(&connect_bytes(&format!("flood-storm-{i}")))
+                    .await
+                    .is_ok()
+                {
                     conns.push(s);
                 }
             }
@@ -294,7 +330,12 @@ async fn non_reader(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
             let Ok(frame) = Packet::Publish(msg).to_bytes(ProtocolVersion::V311) else {
                 return 0;
             };
-            let batch: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 64).collect();
+            let batch: Vec<u8> = frame
+                .iter()
+                .copied()
+                .cycle()
+                .take(frame.len() * 64)
+                .collect();
             let mut sent = 0u64;
             // The publishers read nothing either (QoS 0: nothing comes back); a publisher the
             // broker stops reading from is a broker pushing back, which is fine.
@@ -315,22 +356,54 @@ async fn non_reader(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
     let closed = closed_within(&mut sub, Duration::from_millis(500)).await;
     notes.push(format!(
         "4 publishers pushed {total} messages of 1 KiB at a subscriber that does not read; {}",
-        if closed { "the broker closed the subscriber" } else { "the subscriber's connection is still open" }
+        if closed {
+            "the broker closed the subscriber"
+        } else {
+            "the subscriber's connection is still open"
+        }
     ));
     notes
 }
 
 /// Runs the four phases against `addr`; memory of `pid` (this process for the embedded
 /// broker). Returns the report and the exit code.
-pub async fn run(addr: SocketAddr, target: &str, pid: Option<u32>, rss_of: String, each: Duration) -> FloodReport {
+pub async fn run(
+    addr: SocketAddr,
+    target: &str,
+    pid: Option<u32>,
+    rss_of: String,
+    each: Duration,
+) -> FloodReport {
     let mut phases = Vec::new();
-    phases.push(phase("baseline", addr, pid, Duration::from_secs(1), |_| async { Vec::new() }).await);
+    phases.push(
+        phase("baseline", addr, pid, Duration::from_secs(1), |_| async {
+            Vec::new()
+        })
+        .await,
+    );
     phases.push(phase("slowloris", addr, pid, each, move |s| slowloris(addr, s)).await);
-    phases.push(phase("256 MiB length", addr, pid, each, move |s| huge_length(addr, s)).await);
+    phases.push(
+        phase("256 MiB length", addr, pid, each, move |s| {
+            huge_length(addr, s)
+        })
+        .await,
+    );
     phases.push(phase("connection storm", addr, pid, each, move |s| storm(addr, s)).await);
-    phases.push(phase("non-reading subscriber", addr, pid, each, move |s| non_reader(addr, s)).await);
-    phases.push(phase("after", addr, pid, Duration::from_secs(2), |_| async { Vec::new() }).await);
-    let passed = phases.iter().all(|p| p.probes_failed == 0 && p.probes_ok > 0);
+    phases.push(
+        phase("non-reading subscriber", addr, pid, each, move |s| {
+            non_reader(addr, s)
+        })
+        .await,
+    );
+    phases.push(
+        phase("after", addr, pid, Duration::from_secs(2), |_| async {
+            Vec::new()
+        })
+        .await,
+    );
+    let passed = phases
+        .iter()
+        .all(|p| p.probes_failed == 0 && p.probes_ok > 0);
     FloodReport {
         target: target.to_owned(),
         rss_of,
@@ -365,8 +438,13 @@ pub async fn main(
     print!("{shown}");
     if let Some(dir) = out {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-        if std::fs::create_dir_all(dir).is_err() || std::fs::write(dir.join("flood.json"), json).is_err() {
-            eprintln!("mqttspec: cannot write {}", dir.join("flood.json").display());
+        if std::fs::create_dir_all(dir).is_err()
+            || std::fs::write(dir.join("flood.json"), json).is_err()
+        {
+            eprintln!(
+                "mqttspec: cannot write {}",
+                dir.join("flood.json").display()
+            );
             return crate::report::exit::HARNESS;
         }
     }

@@ -8,10 +8,10 @@
 
 pub mod classify;
 pub mod finding;
-pub mod frame;
-pub mod inproc;
 pub mod flood;
 pub mod flow;
+pub mod frame;
+pub mod inproc;
 pub mod kinds;
 pub mod mutate;
 pub mod net;
@@ -60,6 +60,10 @@ pub enum FuzzError {
         source: std::io::Error,
     },
 }
+
+/// What an oracle saw: the oracle, a few words, the details, the statements broken and, for
+/// a valid flow, the acknowledgement patterns due.
+type Found = (Oracle, String, String, Vec<String>, Vec<String>);
 
 /// Bound on one case, beyond which the harness itself counts as hung.
 const CASE_BOUND: Duration = Duration::from_secs(30);
@@ -146,7 +150,7 @@ pub async fn fuzz(
             .or_default()
             .entry(case.mutation)
             .or_default() += 1;
-        let mut found: Vec<(Oracle, String, String, Vec<String>, Vec<String>)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         // The harness's own oracle: the case runs in a task with a bound.
         let task = {
             let (addr, case2, wait2, timing) = (opts.addr, case.clone(), wait.clone(), opts.timing);
@@ -185,7 +189,12 @@ pub async fn fuzz(
             )),
             Some(Ok(obs)) => {
                 match (&wait, &expectation) {
-                    (Wait::Close, Expectation::MustClose { why, statements, .. }) => {
+                    (
+                        Wait::Close,
+                        Expectation::MustClose {
+                            why, statements, ..
+                        },
+                    ) => {
                         *checks.entry("must-close".into()).or_default() += 1;
                         if !obs.closed {
                             found.push((
@@ -209,8 +218,11 @@ pub async fn fuzz(
                             .collect();
                         let refused = obs.connack_code.is_some_and(|c| c != 0);
                         if !refused && (obs.connack_code.is_none() || !missing.is_empty()) {
-                            let got: Vec<String> =
-                                obs.replies.iter().map(|(t, n)| format!("{n} {}", t.name())).collect();
+                            let got: Vec<String> = obs
+                                .replies
+                                .iter()
+                                .map(|(t, n)| format!("{n} {}", t.name()))
+                                .collect();
                             found.push((
                                 Oracle::ValidFlow,
                                 "a valid flow".into(),
@@ -273,6 +285,17 @@ pub async fn fuzz(
             stopped_early = Some(format!("the broker died after case {index}: {}", dead.0));
         }
         for (oracle, summary, detail, statements, acks) in found {
+            // A close the codec asked for is charged to the packet it found wrong (a lying
+            // length or an inserted byte may make the next frame the malformed one).
+            let packet = match (oracle, &expectation) {
+                (
+                    Oracle::MustClose,
+                    Expectation::MustClose {
+                        packet: Some(p), ..
+                    },
+                ) => p.name().to_owned(),
+                _ => case.target_name().to_owned(),
+            };
             record(
                 opts,
                 catalogue,
@@ -280,7 +303,7 @@ pub async fn fuzz(
                 &mut findings,
                 Finding {
                     oracle,
-                    packet: case.target_name().to_owned(),
+                    packet,
                     mutation: case.mutation,
                     statements: known_statements(&statements, case.version, catalogue),
                     case: index,
@@ -306,7 +329,11 @@ pub async fn fuzz(
         max_cases: opts.max_cases,
         cases,
         elapsed_secs: elapsed,
-        cases_per_sec: if elapsed > 0.0 { cases as f64 / elapsed } else { 0.0 },
+        cases_per_sec: if elapsed > 0.0 {
+            cases as f64 / elapsed
+        } else {
+            0.0
+        },
         stopped_early,
         coverage,
         checks,

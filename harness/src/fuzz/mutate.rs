@@ -2,8 +2,8 @@
 //! writes that sends it. Everything is drawn from the case's own random stream, derived from
 //! the run's seed and the case's number, so a seed always gives the same cases.
 
-use super::frame::{Frame, reframe, replace_string, split, varint, with_length};
 use super::flow::{CaseIds, Flow, below, flow, pick};
+use super::frame::{Frame, reframe, replace_string, split, varint, with_length};
 use super::kinds::{Level, MutationKind};
 use crate::sim::rng::Rng;
 use mqttspec_codec::{
@@ -397,7 +397,11 @@ fn packet_id(rng: &mut Rng, packets: &mut [Packet], id: Option<u16>) -> Option<P
 }
 
 /// Pushes one field of one packet to an edge of its range (or past it).
-fn field_edge(rng: &mut Rng, packets: &mut [Packet], version: ProtocolVersion) -> Option<PacketType> {
+fn field_edge(
+    rng: &mut Rng,
+    packets: &mut [Packet],
+    version: ProtocolVersion,
+) -> Option<PacketType> {
     let v5 = version == ProtocolVersion::V5;
     let i = below(rng, packets.len());
     match &mut packets[i] {
@@ -548,7 +552,9 @@ fn bad_string(
             new.insert(at, 0);
         }
         _ => {
-            let s = String::from_utf8_lossy(&old).trim_end_matches("/#").to_owned();
+            let s = String::from_utf8_lossy(&old)
+                .trim_end_matches("/#")
+                .to_owned();
             let bad = match packets[i] {
                 Packet::Publish(_) => pick(rng, &["/+", "/#", "/+/x", "#"]).to_string(),
                 _ => pick(rng, &["/#/x", "/a#", "/+x", "x#", "/##"]).to_string(),

@@ -64,6 +64,9 @@ pub enum Wait {
     Settle,
 }
 
+/// Whether the wait after the writes is over.
+type Done = Box<dyn Fn(&Observation) -> bool + Send>;
+
 enum ReadEvent {
     Data(Bytes),
     Closed,
@@ -145,7 +148,10 @@ pub async fn run_case(
                     return;
                 }
                 Ok(n) => {
-                    if tx.send(ReadEvent::Data(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                    if tx
+                        .send(ReadEvent::Data(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -182,7 +188,7 @@ pub async fn run_case(
     if case.half_close {
         let _ = timeout(timing.reply, write.shutdown()).await;
     }
-    let (deadline, done): (Instant, Box<dyn Fn(&Observation) -> bool + Send>) = match wait {
+    let (deadline, done): (Instant, Done) = match wait {
         Wait::Close => (Instant::now() + timing.close, Box::new(|o| o.closed)),
         Wait::Acks(acks) => {
             let acks = acks.clone();
@@ -238,13 +244,25 @@ impl Probe {
             match self.decoder.decode(&mut self.buf) {
                 Ok(Some(p)) => return Ok(p),
                 Ok(None) => {}
-                Err(e) => return Err(Dead(format!("malformed reply while waiting for {waiting_for}: {e}"))),
+                Err(e) => {
+                    return Err(Dead(format!(
+                        "malformed reply while waiting for {waiting_for}: {e}"
+                    )));
+                }
             }
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk).await {
-                Ok(0) => return Err(Dead(format!("connection closed while waiting for {waiting_for}"))),
+                Ok(0) => {
+                    return Err(Dead(format!(
+                        "connection closed while waiting for {waiting_for}"
+                    )));
+                }
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => return Err(Dead(format!("read failed while waiting for {waiting_for}: {e}"))),
+                Err(e) => {
+                    return Err(Dead(format!(
+                        "read failed while waiting for {waiting_for}: {e}"
+                    )));
+                }
             }
         }
     }
@@ -252,7 +270,12 @@ impl Probe {
 
 /// A fresh client connects, subscribes, publishes a QoS 1 message to itself and gets both
 /// the PUBACK and the message, all within `bound`.
-pub async fn liveness(addr: SocketAddr, client_id: &str, topic: &str, bound: Duration) -> Result<(), Dead> {
+pub async fn liveness(
+    addr: SocketAddr,
+    client_id: &str,
+    topic: &str,
+    bound: Duration,
+) -> Result<(), Dead> {
     let stage = std::sync::Mutex::new("connecting");
     let set = |s: &'static str| {
         if let Ok(mut g) = stage.lock() {

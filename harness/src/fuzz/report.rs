@@ -31,7 +31,11 @@ impl FuzzReport {
 
     pub fn text(&self) -> String {
         let mut t = String::new();
-        let _ = writeln!(t, "mqttspec fuzz against {} (seed {})", self.target, self.seed);
+        let _ = writeln!(
+            t,
+            "mqttspec fuzz against {} (seed {})",
+            self.target, self.seed
+        );
         let _ = writeln!(
             t,
             "{} cases in {:.1}s: {:.1} cases/s",
@@ -40,7 +44,11 @@ impl FuzzReport {
         if let Some(why) = &self.stopped_early {
             let _ = writeln!(t, "stopped early: {why}");
         }
-        let checks: Vec<String> = self.checks.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let checks: Vec<String> = self
+            .checks
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         let _ = writeln!(t, "oracle checks: {}", checks.join(", "));
         let _ = writeln!(t, "\ncoverage (cases per packet type and mutation kind):");
         let kinds: Vec<MutationKind> = MutationKind::ALL

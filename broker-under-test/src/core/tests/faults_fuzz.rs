@@ -61,7 +61,10 @@ fn stop_accepting_after_server_packet() {
         (b.closed(c), b.broker.fault_stop_accepting())
     };
     assert_eq!(run(bench()), (true, false));
-    assert_eq!(run(faulty("stop_accepting_after_server_packet")), (true, true));
+    assert_eq!(
+        run(faulty("stop_accepting_after_server_packet")),
+        (true, true)
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! it was given.
 
 use bytes::BytesMut;
-use mqttspec_broker::{Action, ConnId};
 use mqttspec_broker::core::Stats;
+use mqttspec_broker::{Action, ConnId};
 use mqttspec_codec::{Connect, DecodeOptions, Decoder, Packet, ProtocolVersion};
 use std::collections::BTreeMap;
 use thiserror::Error;

@@ -70,7 +70,10 @@ pub enum FuzzPacket {
 pub enum Op {
     Open,
     /// Raw bytes on connection number `conn` (modulo those opened).
-    Bytes { conn: u8, bytes: Vec<u8> },
+    Bytes {
+        conn: u8,
+        bytes: Vec<u8>,
+    },
     /// A packet built with the codec, in the connection's version, split in two writes at
     /// `split`.
     Packet {
@@ -79,9 +82,13 @@ pub enum Op {
         split: u8,
     },
     /// The network closes the connection.
-    Close { conn: u8 },
+    Close {
+        conn: u8,
+    },
     /// Time passes (keep alive, CONNECT timeout, will delay, session expiry).
-    Advance { seconds: u8 },
+    Advance {
+        seconds: u8,
+    },
 }
 
 fn qos(n: u8) -> QoS {
@@ -233,7 +240,12 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Violation> {
                 let conn = ConnId(next);
                 opened.push((conn, ProtocolVersion::V311));
                 checker.opened(conn);
-                feed(now, &mut broker, &mut checker, Some(Event::Opened { conn, peer }))?;
+                feed(
+                    now,
+                    &mut broker,
+                    &mut checker,
+                    Some(Event::Opened { conn, peer }),
+                )?;
             }
             Op::Bytes { conn, bytes } => {
                 let Some((conn, _)) = conn_of(*conn, &opened) else {
@@ -244,7 +256,12 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Violation> {
                 }
                 checker.client_sent(conn, bytes);
                 let bytes = bytes::Bytes::from(bytes.clone());
-                feed(now, &mut broker, &mut checker, Some(Event::Received { conn, bytes }))?;
+                feed(
+                    now,
+                    &mut broker,
+                    &mut checker,
+                    Some(Event::Received { conn, bytes }),
+                )?;
             }
             Op::Packet {
                 conn,
@@ -312,7 +329,10 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Violation> {
     // Every connection is closed after a shutdown.
     let open = broker.stats().connections;
     if open != 0 {
-        return Err(Violation::ConnectionCount { core: open, model: 0 });
+        return Err(Violation::ConnectionCount {
+            core: open,
+            model: 0,
+        });
     }
     let _: Option<&Action> = actions.first();
     Ok(())
