@@ -7,6 +7,7 @@
 //! replayable scenario files ([`finding`]); [`report`] sums up the run.
 
 pub mod classify;
+mod fields;
 pub mod finding;
 pub mod flood;
 pub mod flow;
