@@ -207,3 +207,29 @@ async fn published_reproducers_pass_on_the_reference_broker() {
     }
     b.shutdown().await;
 }
+
+/// `--flood` with short phases: the reference broker stays up and serves the healthy
+/// client through slowloris, a 256 MiB remaining length, a connection storm and a
+/// subscriber that does not read; its memory (this process's) is sampled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_leaves_the_reference_broker_serving() {
+    let b = broker(None).await;
+    let report = mqttspec::fuzz::flood::run(
+        b.local_addr,
+        "the embedded reference broker",
+        Some(std::process::id()),
+        "this process".to_owned(),
+        Duration::from_secs(1),
+    )
+    .await;
+    b.shutdown().await;
+    assert!(report.passed, "{}", report.text());
+    assert_eq!(report.phases.len(), 6);
+    assert!(report.phases.iter().all(|p| p.peak_rss_kib.is_some()));
+    let huge = &report.phases[2];
+    assert!(
+        huge.notes.iter().all(|n| n.contains("the broker closed")),
+        "{:?}",
+        huge.notes
+    );
+}

@@ -158,6 +158,14 @@ fn connect_bytes(id: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Writes `bytes` within 2 s; `false` if the write failed or did not finish.
+async fn write(s: &mut TcpStream, bytes: &[u8]) -> bool {
+    matches!(
+        timeout(Duration::from_secs(2), s.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
+}
+
 async fn open(addr: SocketAddr) -> Option<TcpStream> {
     timeout(Duration::from_secs(2), TcpStream::connect(addr))
         .await
@@ -192,7 +200,7 @@ async fn slowloris(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
             if *dead || *at >= bytes.len() {
                 continue;
             }
-            if s.write_all(&bytes[*at..*at + 1]).await.is_err() {
+            if !write(s, &bytes[*at..*at + 1]).await {
                 *dead = true;
             }
             *at += 1;
@@ -215,9 +223,9 @@ async fn huge_length(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
             continue;
         };
         if connected {
-            let _ = s.write_all(&connect_bytes("flood-huge")).await;
+            let _ = write(&mut s, &connect_bytes("flood-huge")).await;
         }
-        let _ = s.write_all(&header).await;
+        let _ = write(&mut s, &header).await;
         let chunk = vec![0x61u8; 64 * 1024];
         let mut sent = 0usize;
         let mut write_failed = false;
@@ -263,10 +271,7 @@ async fn storm(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
         }
         match open(addr).await {
             Some(mut s) => {
-                if s.write_all(&connect_bytes(&format!("flood-storm-{i}")))
-                    .await
-                    .is_ok()
-                {
+                if write(&mut s, &connect_bytes(&format!("flood-storm-{i}"))).await {
                     conns.push(s);
                 }
             }
@@ -314,8 +319,8 @@ async fn non_reader(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
     .to_bytes(ProtocolVersion::V311)
     .map(|b| b.to_vec())
     .unwrap_or_default();
-    let _ = sub.write_all(&connect_bytes("flood-nonreader")).await;
-    let _ = sub.write_all(&subscribe).await;
+    let _ = write(&mut sub, &connect_bytes("flood-nonreader")).await;
+    let _ = write(&mut sub, &subscribe).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut pubs = Vec::new();
     for p in 0..4 {
@@ -324,7 +329,7 @@ async fn non_reader(addr: SocketAddr, stop: Arc<AtomicBool>) -> Vec<String> {
             let Some(mut s) = open(addr).await else {
                 return 0u64;
             };
-            let _ = s.write_all(&connect_bytes(&format!("flood-pub-{p}"))).await;
+            let _ = write(&mut s, &connect_bytes(&format!("flood-pub-{p}"))).await;
             let mut msg = Publish::new(topic, QoS::AtMostOnce, vec![0x62u8; 1024]);
             msg.retain = false;
             let Ok(frame) = Packet::Publish(msg).to_bytes(ProtocolVersion::V311) else {
