@@ -129,6 +129,25 @@ fn each_invariant_fires() {
         c.actions(&[send(1, &[0x20]), send(1, &[0x02, 0x00, 0x00])]),
         Ok(())
     );
+    // No PUBLISH before the CONNACK, and one CONNACK only.
+    let mut c = Checker::new(4);
+    c.opened(ConnId(1));
+    assert_eq!(
+        c.actions(&[send(1, &[0x30, 0x03, 0x00, 0x01, b'a'])]),
+        Err(Violation::BeforeConnack {
+            conn: ConnId(1),
+            packet: "PUBLISH"
+        })
+    );
+    let mut c = Checker::new(4);
+    c.opened(ConnId(1));
+    assert_eq!(
+        c.actions(&[
+            send(1, &[0x20, 0x02, 0x00, 0x00]),
+            send(1, &[0x20, 0x02, 0x00, 0x00])
+        ]),
+        Err(Violation::SecondConnack(ConnId(1)))
+    );
     // The core's connections are the open ones.
     let mut c = Checker::new(4);
     c.opened(ConnId(1));
@@ -219,4 +238,23 @@ fn the_target_catches_broken_cores() {
         run_ops(faulty, &ops),
         Err(Violation::MalformedFrame { .. })
     ));
+}
+
+/// Replays any folder through `broker_core` on stable, e.g. a corpus libFuzzer grew:
+/// `MQTTSPEC_FUZZ_REPLAY=path cargo test -p mqttspec --test fuzz_corpora -- --ignored`.
+#[test]
+#[ignore]
+fn replay_folder_from_environment() {
+    let Ok(dir) = std::env::var("MQTTSPEC_FUZZ_REPLAY") else {
+        return;
+    };
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("the folder").flatten() {
+        let data = std::fs::read(entry.path()).expect("a file");
+        if let Err(v) = broker_core(&data) {
+            panic!("{}: {v}", entry.path().display());
+        }
+        n += 1;
+    }
+    eprintln!("{n} inputs replayed");
 }

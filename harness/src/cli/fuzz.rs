@@ -182,7 +182,14 @@ pub async fn main(args: FuzzArgs) -> i32 {
         report.cases_per_sec,
         report.findings.len()
     );
-    if report.findings.is_empty() {
+    let harness_failed = report
+        .findings
+        .iter()
+        .any(|f| f.oracle == crate::fuzz::kinds::Oracle::Harness);
+    if harness_failed {
+        // A panic or hang of our own: the broker was not judged properly.
+        exit::HARNESS
+    } else if report.findings.is_empty() {
         exit::OK
     } else {
         exit::TARGET_FAILED

@@ -21,6 +21,10 @@ pub enum Violation {
     UnknownConnection(ConnId),
     #[error("{conn:?}: the core sent a malformed frame: {error}")]
     MalformedFrame { conn: ConnId, error: String },
+    #[error("{conn:?}: the core sent {packet} before accepting the connection with CONNACK")]
+    BeforeConnack { conn: ConnId, packet: &'static str },
+    #[error("{0:?}: the core sent a second CONNACK on one connection")]
+    SecondConnack(ConnId),
     #[error("the core tracks {core} connections, {model} are open")]
     ConnectionCount { core: usize, model: usize },
     #[error("{open} connections are open, over the limit of {max}")]
@@ -44,6 +48,8 @@ struct Conn {
     received: BytesMut,
     /// A CONNACK accepting the client came.
     connected: bool,
+    /// A CONNACK came (accepting or not).
+    connack: bool,
     /// Closed by the core (a `Close` action) or by the network (`Closed` event).
     closed: bool,
 }
@@ -198,10 +204,25 @@ fn decode_all(conn: ConnId, c: &mut Conn) -> Result<(), Violation> {
         match decoded {
             Some((packet, rest)) => {
                 c.received = rest;
-                if let Packet::ConnAck(a) = packet
-                    && a.code.0 == 0
-                {
-                    c.connected = true;
+                // One CONNACK per connection; before an accepting one, only AUTH (5.0
+                // enhanced authentication): no messages, acknowledgements or DISCONNECT
+                // (3.1.1/MQTT-3.2.0-1, 5.0/MQTT-3.2.0-1, 5.0/MQTT-3.14.0-1).
+                match &packet {
+                    Packet::ConnAck(a) => {
+                        if c.connack {
+                            return Err(Violation::SecondConnack(conn));
+                        }
+                        c.connack = true;
+                        c.connected = a.code.0 == 0;
+                    }
+                    Packet::Auth(_) if !c.connack => {}
+                    other if !c.connected => {
+                        return Err(Violation::BeforeConnack {
+                            conn,
+                            packet: other.packet_type().name(),
+                        });
+                    }
+                    _ => {}
                 }
             }
             None => {
