@@ -233,3 +233,10 @@ async fn flood_leaves_the_reference_broker_serving() {
         huge.notes
     );
 }
+
+/// The valid-flow oracle: a broker that never answers PINGREQ (fault `no_pingresp`) leaves
+/// a valid flow written differently without its PINGRESP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_reply_to_a_valid_flow_is_found_and_replays() {
+    found_and_replayed("no_pingresp", Oracle::ValidFlow, 20).await;
+}
