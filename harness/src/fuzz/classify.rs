@@ -107,6 +107,8 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
     let mut connected = false;
     let mut acks: BTreeMap<PacketType, usize> = BTreeMap::new();
     loop {
+        // Where the next frame starts: the decoder takes a bad frame off the buffer too.
+        let offset = stream.len() - buf.len();
         let packet = match decoder.decode(&mut buf) {
             Ok(Some(p)) => p,
             Ok(None) if buf.is_empty() && connected => {
@@ -130,7 +132,7 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
                         why: format!("{} (the specification leaves the answer open)", e.kind),
                     };
                 }
-                let packet = stream_type_at(stream, stream.len() - buf.len());
+                let packet = stream_type_at(stream, offset);
                 return Expectation::MustClose {
                     version: v,
                     packet,
@@ -227,9 +229,12 @@ mod tests {
             Expectation::Valid { ref acks, .. } if acks.get(&PacketType::PingResp) == Some(&1)
         ));
         let mut bad = connect(v);
-        bad.extend_from_slice(&[0xC1, 0x00]);
+        bad.extend_from_slice(&[0xC1, 0x00, 0x30, 0x03, 0x00, 0x01, b'a']);
         match classify(&bad, v) {
-            Expectation::MustClose { statements, .. } => {
+            Expectation::MustClose {
+                statements, packet, ..
+            } => {
+                assert_eq!(packet, Some(PacketType::PingReq));
                 assert!(
                     statements.contains(&"3.1.1/MQTT-2.2.2-2".to_owned()),
                     "{statements:?}"
