@@ -304,7 +304,6 @@ pub async fn fuzz(
             };
             record(
                 opts,
-                catalogue,
                 &case,
                 &mut findings,
                 Finding {
@@ -351,7 +350,6 @@ pub async fn fuzz(
 /// reproducer written.
 fn record(
     opts: &FuzzOptions,
-    _catalogue: &Catalogue,
     case: &Case,
     findings: &mut Vec<Finding>,
     mut finding: Finding,
