@@ -142,6 +142,9 @@ struct Hub<W> {
 struct Shared<W> {
     hub: Mutex<Hub<W>>,
     timer: Notify,
+    /// Faults only: a panic in the core takes the whole broker down, as a crash would.
+    #[cfg(feature = "faults")]
+    crash: Notify,
 }
 
 impl<W: AsyncWrite + Unpin> Hub<W> {
@@ -257,15 +260,32 @@ pub async fn serve<L: Listener>(listener: L, config: Config, mut stop: watch::Re
             stopped: false,
         }),
         timer: Notify::new(),
+        #[cfg(feature = "faults")]
+        crash: Notify::new(),
     });
     let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
     let timer = tokio::spawn(timer_loop(shared.clone()));
-    while !*stop.borrow() {
-        if stop.changed().await.is_err() {
-            break;
+    #[cfg(feature = "faults")]
+    let crashed = shared.crash.notified();
+    #[cfg(not(feature = "faults"))]
+    let crashed = std::future::pending::<()>();
+    let stopped = async {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
         }
-    }
+    };
+    let crash = tokio::select! {
+        () = stopped => false,
+        () = crashed => true,
+    };
     acceptor.abort();
+    if crash {
+        timer.abort();
+        crash_down(&shared);
+        return;
+    }
     timer.abort();
     let mut hub = lock(&shared.hub);
     hub.stopped = true;
@@ -279,6 +299,38 @@ pub async fn serve<L: Listener>(listener: L, config: Config, mut stop: watch::Re
         reader.inspect(JoinHandle::abort);
     }
     tracing::info!("broker stopped");
+}
+
+/// Faults only: the broker crashed. Every connection ends at once, without DISCONNECT or
+/// will, and the listener is gone (the acceptor was aborted).
+fn crash_down<W: AsyncWrite + Unpin>(shared: &Shared<W>) {
+    let mut hub = lock(&shared.hub);
+    hub.stopped = true;
+    for (_, (outlet, reader)) in std::mem::take(&mut hub.writers) {
+        lock(&outlet.state).pending.clear();
+        outlet.close();
+        reader.inspect(JoinHandle::abort);
+    }
+    tracing::error!("broker crashed (fault)");
+}
+
+/// Feeds one event received on a connection. With the `faults` feature a panic in the core
+/// crashes the whole broker (then the connection's task panics on), as in a process that
+/// aborts on panic; without it this is `hub.handle`.
+fn handle_received<W: AsyncWrite + Unpin>(hub: &mut Hub<W>, shared: &Shared<W>, event: Event) {
+    #[cfg(feature = "faults")]
+    {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hub.handle(event, &shared.timer)
+        }));
+        if let Err(panic) = result {
+            hub.stopped = true;
+            shared.crash.notify_one();
+            std::panic::resume_unwind(panic);
+        }
+    }
+    #[cfg(not(feature = "faults"))]
+    hub.handle(event, &shared.timer);
 }
 
 async fn timer_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared<W>>) {
@@ -316,6 +368,14 @@ async fn accept_loop<L: Listener>(mut listener: L, shared: Arc<Shared<WriteHalf<
                 continue;
             }
         };
+        #[cfg(feature = "faults")]
+        if lock(&shared.hub).broker.fault_stop_accepting() {
+            // The accept loop is stuck: this connection and every later one wait unserved
+            // (in the listen backlog) while the listener stays open.
+            let _held = stream;
+            tracing::error!("no longer accepting connections (fault)");
+            return std::future::pending().await;
+        }
         next_id += 1;
         let conn = ConnId(next_id);
         tracing::debug!(?conn, ?peer, "connection opened");
@@ -351,7 +411,7 @@ async fn read_loop<S: AsyncRead + AsyncWrite + Unpin>(
                 if hub.stopped || !hub.writers.contains_key(&conn) {
                     return;
                 }
-                hub.handle(Event::Received { conn, bytes }, &shared.timer);
+                handle_received(&mut hub, &shared, Event::Received { conn, bytes });
             }
             Err(e) => {
                 tracing::debug!(?conn, "read failed: {e}");

@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod embedded;
 pub mod engine;
 pub mod model;
+pub mod fuzz;
 pub mod probe;
 pub mod prop;
 pub mod report;

@@ -155,6 +155,11 @@ impl Broker {
             Packet::Disconnect(d) => self.on_disconnect(now, conn, &client_id, d),
             Packet::Auth(auth) => self.on_auth(now, conn, auth),
             Packet::Connect(connect) => {
+                #[cfg(feature = "faults")]
+                if fault!(self.config, hang_after_second_connect) {
+                    self.fault_state.hung = true;
+                    return;
+                }
                 if fault!(self.config, accept_second_connect) {
                     let _ = connect;
                     self.out.send(
@@ -168,6 +173,10 @@ impl Broker {
                 self.close(now, conn, CloseReason::ProtocolError);
             }
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                #[cfg(feature = "faults")]
+                if fault!(self.config, stop_accepting_after_server_packet) {
+                    self.fault_state.stop_accepting = true;
+                }
                 if fault!(self.config, ignore_server_only_packets) {
                     return;
                 }
@@ -183,6 +192,23 @@ impl Broker {
             return;
         };
         tracing::debug!(?conn, %error, "decode error");
+        if fault!(self.config, panic_on_invalid_utf8)
+            && matches!(
+                error.kind,
+                DecodeErrorKind::InvalidUtf8 | DecodeErrorKind::NullCharacter
+            )
+        {
+            panic!("fault panic_on_invalid_utf8: {error}");
+        }
+        if fault!(self.config, reserved_flags_keep_connection)
+            && matches!(c.phase, Phase::Connected { .. })
+            && matches!(error.kind, DecodeErrorKind::ReservedFlags { .. })
+        {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.input.clear();
+            }
+            return;
+        }
         if matches!(c.phase, Phase::AwaitingConnect) && unsupported_level(&error) {
             // 3.1.1/MQTT-3.1.2-2: an unsupported protocol level gets CONNACK 0x01.
             return self.refuse(now, conn, v311::UNACCEPTABLE_PROTOCOL_VERSION);

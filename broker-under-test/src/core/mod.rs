@@ -194,6 +194,10 @@ impl Broker {
 
     /// Feeds one network event at time `now`.
     pub fn handle(&mut self, now: Time, event: Event) {
+        #[cfg(feature = "faults")]
+        if self.fault_state.hung {
+            return;
+        }
         match event {
             Event::Opened { conn, peer } => self.on_opened(now, conn, peer),
             Event::Received { conn, bytes } => self.on_received(now, conn, &bytes),
@@ -205,6 +209,10 @@ impl Broker {
     /// session expiry), earliest first; connection timers before session timers due at the
     /// same time.
     pub fn handle_timeout(&mut self, now: Time) {
+        #[cfg(feature = "faults")]
+        if self.fault_state.hung {
+            return;
+        }
         loop {
             let conn_next = self.timers.next().filter(|t| *t <= now);
             let session_next = self.session_timers.next().filter(|t| *t <= now);
@@ -252,6 +260,12 @@ impl Broker {
         #[cfg(feature = "faults")]
         let next = self.next_held(next);
         next
+    }
+
+    /// Fault `stop_accepting_after_server_packet`: whether the driver is to stop accepting.
+    #[cfg(feature = "faults")]
+    pub fn fault_stop_accepting(&self) -> bool {
+        self.fault_state.stop_accepting
     }
 
     /// Current counters.

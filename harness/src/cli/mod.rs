@@ -4,6 +4,7 @@ pub mod broker;
 pub mod common;
 pub mod coverage;
 pub mod prop;
+pub mod fuzz;
 pub mod run;
 pub mod sim;
 
@@ -35,6 +36,10 @@ pub enum Command {
     /// Model-based property tests: generated operation sequences judged by an executable
     /// model of a 3.1.1 broker; a violation is shrunk to a scenario file (docs/prop.md).
     Prop(prop::PropArgs),
+    /// Fuzz a broker over the network (default: the embedded reference broker): mutated
+    /// flows judged by liveness, close-on-malformed and valid-flow oracles; findings are
+    /// written as replayable scenario files.
+    Fuzz(fuzz::FuzzArgs),
     /// Print a users-file line for the reference broker; the password is read from stdin.
     Passwd(broker::PasswdArgs),
 }
@@ -80,6 +85,7 @@ pub fn main() -> i32 {
         match cli {
             Command::Run(args) => run::main(args).await,
             Command::Coverage(args) => coverage::main(args),
+            Command::Fuzz(args) => fuzz::main(args).await,
             Command::Broker(args) => broker::main(args).await,
             Command::Passwd(args) => broker::passwd(args),
             Command::Sim(_) | Command::Prop(_) => exit::HARNESS, // handled above

@@ -120,6 +120,8 @@ pub(super) struct Run<'a> {
     /// Every filter the scenario subscribed to, to tell its own traffic from messages the
     /// broker had no subscription to send.
     pub(super) subscribed: BTreeSet<String>,
+    /// Raw bytes each client sent (`send: {hex}`), to find the SUBSCRIBE packets among them.
+    pub(super) raw_sent: BTreeMap<String, Vec<u8>>,
     /// Messages set aside by [`Run::next_incoming`].
     pub(super) foreign: Vec<ForeignDelivery>,
     /// PUBLISH packets that arrived while a client waited for an acknowledgement, per
@@ -159,6 +161,7 @@ pub async fn run_scenario(
         retained_topics: BTreeSet::new(),
         persistent_ids: BTreeSet::new(),
         subscribed: BTreeSet::new(),
+        raw_sent: BTreeMap::new(),
         foreign: Vec::new(),
         deferred: BTreeMap::new(),
         connack_checked: s.requires.is_empty(),

@@ -198,6 +198,7 @@ impl Run<'_> {
         if let Some(hex) = &s.hex {
             let bytes =
                 crate::scenario::load::parse_hex(hex).map_err(|e| self.bad_script(at, e))?;
+            self.note_raw_subscriptions(&s.client, &bytes);
             let client = self.client(&s.client, at)?;
             client.send_bytes(bytes.into(), "raw bytes".into());
             return Ok(());
@@ -258,5 +259,33 @@ impl Run<'_> {
         }
         client.send_secret(bytes, decoded, super::client::secret_tail(&packet));
         Ok(())
+    }
+
+    /// The filters of the SUBSCRIBE packets a client sent as raw bytes count as the
+    /// scenario's subscriptions (for telling its own messages from foreign ones): the bytes
+    /// the client sent so far are decoded leniently, up to the first that do not decode.
+    fn note_raw_subscriptions(&mut self, client: &str, bytes: &[u8]) {
+        let sent = self.raw_sent.entry(client.to_owned()).or_default();
+        sent.extend_from_slice(bytes);
+        let options = mqttspec_codec::DecodeOptions {
+            strict: false,
+            max_packet_size: u32::MAX,
+        };
+        let mut buf = bytes::BytesMut::from(&sent[..]);
+        let mut decoder =
+            mqttspec_codec::Decoder::with_options(mqttspec_codec::ProtocolVersion::V311, options);
+        while let Ok(Some(packet)) = decoder.decode(&mut buf) {
+            match packet {
+                Packet::Connect(c) => {
+                    decoder = mqttspec_codec::Decoder::with_options(c.version, options);
+                }
+                Packet::Subscribe(sub) => {
+                    for f in sub.subscriptions {
+                        self.subscribed.insert(f.filter.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -35,6 +35,10 @@ pub(crate) struct FaultState {
     pub delayed_pubrels: Vec<(super::Time, super::ConnId, u16)>,
     /// `topic_alias_kept_across_connections`: the aliases each client id set, alias → topic.
     pub kept_aliases: BTreeMap<String, BTreeMap<u16, bytestring::ByteString>>,
+    /// `hang_after_second_connect`: the broker answers nothing any more.
+    pub hung: bool,
+    /// `stop_accepting_after_server_packet`: the driver is to stop accepting.
+    pub stop_accepting: bool,
 }
 
 macro_rules! faults {
@@ -490,6 +494,15 @@ faults! {
     inflight_message_expires,
     /// Ill-formed UTF-8 in the string properties of a 5.0 PUBLISH (Content Type, Response Topic, User Properties) is replaced by U+FFFD instead of closing (5.0/MQTT-1.5.7-1, 3.3.2-13, 3.3.2-19).
     accept_invalid_utf8_in_properties,
+    // Fuzzing (`mqttspec fuzz`): faults a network fuzzer must find.
+    /// A packet with ill-formed UTF-8 or U+0000 in a string makes the core panic; the driver takes the whole broker down with it, as a crash would (3.1.1/MQTT-1.5.3-1, 5.0/MQTT-1.5.4-1).
+    panic_on_invalid_utf8,
+    /// A second CONNECT on a connection makes the broker hang: from then on it takes every event and answers none, and accepted connections get no CONNACK (3.1.1/MQTT-3.1.0-2, 5.0/MQTT-3.1.0-2).
+    hang_after_second_connect,
+    /// A packet only a server sends (CONNACK, SUBACK, UNSUBACK, PINGRESP) from a client makes the driver stop accepting connections: they wait in the listen backlog unserved (3.1.1/MQTT-4.8.0-1, 5.0/MQTT-4.13.1-1).
+    stop_accepting_after_server_packet,
+    /// A malformed packet with reserved fixed-header flags after the CONNECT is dropped with the rest of the bytes read and the connection stays open (3.1.1/MQTT-2.2.2-2, 5.0/MQTT-2.1.3-1).
+    reserved_flags_keep_connection,
 }
 
 #[cfg(test)]

@@ -109,7 +109,8 @@ fn every_fault_has_a_script() {
                 || super::faults_v5::COVERED_WITH_CONFIG.contains(name)
                 || super::faults_v5_a::COVERED.contains(name)
                 || super::faults_v5_b::COVERED.contains(name)
-                || super::faults_stateful::COVERED.contains(name),
+                || super::faults_stateful::COVERED.contains(name)
+                || super::faults_fuzz::COVERED.contains(name),
             "no script for {name}"
         );
     }

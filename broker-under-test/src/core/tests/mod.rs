@@ -7,6 +7,7 @@ mod connect;
 mod faults;
 #[cfg(feature = "faults")]
 mod faults_stateful;
+mod faults_fuzz;
 #[cfg(feature = "faults")]
 mod faults_v5;
 #[cfg(feature = "faults")]
