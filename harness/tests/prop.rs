@@ -113,6 +113,8 @@ const FOUND: &[&str] = &[
     "offline_queue_drops_topic_change",
     "queue_lost_on_second_resume",
     "retained_not_replaced_on_empty_level",
+    // Found through the generator's in-flight-unsubscribe pattern.
+    "unsubscribe_drops_inflight",
 ];
 
 /// The faults added for prop: the built-in suite does not notice them.
@@ -567,5 +569,18 @@ fn unsubscribe_keeps_inflight_deliveries() {
             "{fault}: {:?}",
             out.violation
         );
+    }
+}
+
+/// Temporary probe: `PROP_PROBE=a,b cargo test ... probe_faults -- --ignored --nocapture`.
+#[test]
+#[ignore = "probe"]
+fn probe_faults() {
+    let list = std::env::var("PROP_PROBE").unwrap_or_default();
+    for fault in list.split(',').filter(|f| !f.is_empty()) {
+        match check_fault(fault, 1, 2000) {
+            Ok(line) => eprintln!("PROBE OK {line}"),
+            Err(e) => eprintln!("PROBE ERR {}", e.lines().next().unwrap_or_default()),
+        }
     }
 }
