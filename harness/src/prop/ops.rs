@@ -250,83 +250,71 @@ fn grant() -> impl Strategy<Value = u8> {
     prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)]
 }
 
-/// One operation, kept (generation) or dropped (shrinking): `Some` shrinks to `None`, so
-/// the operations of a pattern can be removed one by one like independent ones.
-fn kept(s: impl Strategy<Value = Op>) -> impl Strategy<Value = Option<Op>> {
-    prop::option::weighted(0.999, s)
-}
-
 /// Deliveries begun before an UNSUBSCRIBE (3.1.1 section 3.10.4, MQTT-3.10.4-3): a
 /// persistent connection that holds its acknowledgements subscribes, receives a burst of
 /// QoS 1/2 messages on a topic the filter matches, unsubscribes that filter and then comes
 /// back (after a drop, a DISCONNECT or by a takeover), so that the broker must resend what
-/// is still in flight. Independent operations rarely line up this way.
-fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Option<Op>>> {
+/// is still in flight. Independent operations rarely line up this way. Each operation of
+/// the pattern has a `keep` flag, true when generated, that shrinking turns false: the
+/// operations can be removed one by one like independent ones.
+fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
     (
-        client(),
-        client(),
+        (client(), client()),
         // Filters matching topic "a": `a`, `a/#`, `#`, `+`.
         prop::sample::select(vec![0u8, 4, 5, 6]),
-        1u8..=2,
-        1u8..=2,
-        1u8..=3,
+        (1u8..=2, 1u8..=2, 1u8..=3),
         prop_oneof![2 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
         will(wills),
+        prop::array::uniform6(prop::bool::weighted(0.999)),
     )
-        .prop_flat_map(move |(c, p, f, grant, qos, count, end, w)| {
+        .prop_map(|((c, p), f, (grant, qos, count), end, w, keep)| {
             let end_op = match end {
                 1 => Some(Op::Disconnect { c }),
                 2 => None,
                 _ => Some(Op::Drop { c }),
             };
-            let mut ops = vec![
-                kept(Just(Op::Connect {
+            let ops = [
+                Some(Op::Connect {
                     c,
                     clean: false,
-                    will: w.clone(),
+                    will: w,
                     hold: true,
-                }))
-                .boxed(),
-                kept(Just(Op::Subscribe {
+                }),
+                Some(Op::Subscribe {
                     c,
                     filters: vec![(f, grant)],
-                }))
-                .boxed(),
-                kept(Just(Op::Publish {
+                }),
+                Some(Op::Publish {
                     c: p,
                     topic: 0,
                     qos,
                     retain: false,
                     size: Size::Small,
                     count,
-                }))
-                .boxed(),
-                kept(Just(Op::Unsubscribe {
+                }),
+                Some(Op::Unsubscribe {
                     c,
                     filters: vec![f],
-                }))
-                .boxed(),
-            ];
-            if let Some(e) = end_op {
-                ops.push(kept(Just(e)).boxed());
-            }
-            ops.push(
-                kept(Just(Op::Connect {
+                }),
+                end_op,
+                Some(Op::Connect {
                     c,
                     clean: false,
                     will: None,
                     hold: false,
-                }))
-                .boxed(),
-            );
-            ops
+                }),
+            ];
+            ops.into_iter()
+                .zip(keep)
+                .filter_map(|(op, k)| op.filter(|_| k))
+                .collect()
         })
 }
 
 /// An independent operation most of the time, sometimes a pattern of several.
-fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Option<Op>>> {
+fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Op>> {
     prop_oneof![
-        24 => op(wills, faults).prop_map(|o| vec![Some(o)]),
+        24 => op(wills, faults).prop_map(|o| vec![o]),
         1 => inflight_unsubscribe(wills),
     ]
 }
@@ -355,7 +343,6 @@ pub fn case(
             clients,
             ops: segments
                 .into_iter()
-                .flatten()
                 .flatten()
                 .take(max_ops.max(1))
                 .map(|mut op| {
