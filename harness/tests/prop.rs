@@ -138,7 +138,6 @@ const FOUND_MORE: &[&str] = &[
     "leak_retained_on_subscribe",
     "resubscribe_skips_retained",
     "resubscribe_keeps_old_subscription",
-    "resubscribe_adds_duplicate",
     "unsubscribe_matches_wildcards",
     "unsubscribe_first_filter_only",
 ];

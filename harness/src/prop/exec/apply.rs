@@ -228,7 +228,9 @@ impl Exec {
         };
         if let Err(v) = self.publish_acks(no, q, pid).await {
             // The PUBLISH went out: the reproducer sends it and expects the acknowledgement
-            // that did not come (no PUBACK, no PUBCOMP, a wrong packet identifier).
+            // that did not come (no PUBACK, no PUBCOMP, a wrong packet identifier). The
+            // broker may have routed it: the model knows it, so the reproducer allows it.
+            self.model.publish(msg.clone());
             self.done.push((
                 op.clone(),
                 Done::Publish {
