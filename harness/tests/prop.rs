@@ -140,6 +140,8 @@ const FOUND_MORE: &[&str] = &[
     "resubscribe_keeps_old_subscription",
     "unsubscribe_matches_wildcards",
     "unsubscribe_first_filter_only",
+    "lossy_transport",
+    "qos2_id_kept_after_pubcomp",
 ];
 
 /// The faults added for prop: the built-in suite does not notice them.
