@@ -250,6 +250,75 @@ fn grant() -> impl Strategy<Value = u8> {
     prop_oneof![1 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)]
 }
 
+/// Deliveries begun before an UNSUBSCRIBE (3.1.1 section 3.10.4, MQTT-3.10.4-3): a
+/// persistent connection that holds its acknowledgements subscribes, receives a burst of
+/// QoS 1/2 messages on a topic the filter matches, unsubscribes that filter and then comes
+/// back (after a drop, a DISCONNECT or by a takeover), so that the broker must resend what
+/// is still in flight. Independent operations rarely line up this way. Each operation of
+/// the pattern has a `keep` flag, true when generated, that shrinking turns false: the
+/// operations can be removed one by one like independent ones.
+fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
+    (
+        (client(), client()),
+        // Filters matching topic "a": `a`, `a/#`, `#`, `+`.
+        prop::sample::select(vec![0u8, 4, 5, 6]),
+        (1u8..=2, 1u8..=2, 1u8..=3),
+        prop_oneof![2 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        will(wills),
+        prop::array::uniform6(prop::bool::weighted(0.999)),
+    )
+        .prop_map(|((c, p), f, (grant, qos, count), end, w, keep)| {
+            let end_op = match end {
+                1 => Some(Op::Disconnect { c }),
+                2 => None,
+                _ => Some(Op::Drop { c }),
+            };
+            let ops = [
+                Some(Op::Connect {
+                    c,
+                    clean: false,
+                    will: w,
+                    hold: true,
+                }),
+                Some(Op::Subscribe {
+                    c,
+                    filters: vec![(f, grant)],
+                }),
+                Some(Op::Publish {
+                    c: p,
+                    topic: 0,
+                    qos,
+                    retain: false,
+                    size: Size::Small,
+                    count,
+                }),
+                Some(Op::Unsubscribe {
+                    c,
+                    filters: vec![f],
+                }),
+                end_op,
+                Some(Op::Connect {
+                    c,
+                    clean: false,
+                    will: None,
+                    hold: false,
+                }),
+            ];
+            ops.into_iter()
+                .zip(keep)
+                .filter_map(|(op, k)| op.filter(|_| k))
+                .collect()
+        })
+}
+
+/// An independent operation most of the time, sometimes a pattern of several.
+fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Op>> {
+    prop_oneof![
+        24 => op(wills, faults).prop_map(|o| vec![o]),
+        1 => inflight_unsubscribe(wills),
+    ]
+}
+
 /// A case: how many clients (2 to `max_clients`) and the operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
@@ -268,12 +337,14 @@ pub fn case(
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(op(wills, faults), 1..=max_ops.max(1)),
+        prop::collection::vec(segment(wills, faults), 1..=max_ops.max(1)),
     )
-        .prop_map(|(clients, ops)| Case {
+        .prop_map(move |(clients, segments)| Case {
             clients,
-            ops: ops
+            ops: segments
                 .into_iter()
+                .flatten()
+                .take(max_ops.max(1))
                 .map(|mut op| {
                     set_client(&mut op, clients);
                     op

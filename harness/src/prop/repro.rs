@@ -157,7 +157,14 @@ impl Writer<'_> {
             let ignore = self.ignore(slot);
             let patterns: Vec<String> = list
                 .iter()
-                .filter_map(|o| self.pattern(o, o.must_qos, true))
+                .filter_map(|o| {
+                    // A single allowed QoS (a retained copy for one filter) is required too.
+                    let qos = o.must_qos.or(match o.qos_alt.as_slice() {
+                        [q] => Some(*q),
+                        _ => None,
+                    });
+                    self.pattern(o, qos, true)
+                })
                 .collect();
             if self.violation.kind == ViolationKind::Order && self.violation.slot == Some(slot) {
                 for p in patterns {

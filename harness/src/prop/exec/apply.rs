@@ -212,10 +212,52 @@ impl Exec {
         let pid = if q > 0 { c.next_packet_id() } else { 0 };
         p.packet_id = pid;
         c.send(Packet::Publish(p));
+        if q == 0 {
+            // A PINGRESP after the PUBLISH: the broker has read it.
+            c.send(Packet::PingReq);
+        }
+        let msg = Message {
+            id,
+            key: crate::model::key_for(id, &rel, &body),
+            publisher: slot,
+            topic: rel,
+            qos: q,
+            retain,
+            payload: body,
+            will: false,
+        };
+        if let Err(v) = self.publish_acks(no, q, pid).await {
+            // The PUBLISH went out: the reproducer sends it and expects the acknowledgement
+            // that did not come (no PUBACK, no PUBCOMP, a wrong packet identifier). The
+            // broker may have routed it: the model knows it, so the reproducer allows it.
+            self.model.publish(msg.clone());
+            self.done.push((
+                op.clone(),
+                Done::Publish {
+                    slot,
+                    conn: no,
+                    msg,
+                },
+            ));
+            return Err(v);
+        }
+        self.model.publish(msg.clone());
+        self.done.push((
+            op.clone(),
+            Done::Publish {
+                slot,
+                conn: no,
+                msg,
+            },
+        ));
+        Ok(true)
+    }
+
+    /// The broker's acknowledgements of a PUBLISH at QoS `q` (the PINGRESP to the PINGREQ
+    /// sent after a QoS 0 one).
+    async fn publish_acks(&mut self, no: ConnNo, q: u8, pid: u16) -> Result<(), Violation> {
         match q {
             0 => {
-                // A PINGRESP after the PUBLISH: the broker has read it.
-                c.send(Packet::PingReq);
                 self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
                     matches!(p, Packet::PingResp)
                 })
@@ -247,26 +289,7 @@ impl Exec {
                 .await?;
             }
         }
-        let msg = Message {
-            id,
-            key: crate::model::key_for(id, &rel, &body),
-            publisher: slot,
-            topic: rel,
-            qos: q,
-            retain,
-            payload: body,
-            will: false,
-        };
-        self.model.publish(msg.clone());
-        self.done.push((
-            op.clone(),
-            Done::Publish {
-                slot,
-                conn: no,
-                msg,
-            },
-        ));
-        Ok(true)
+        Ok(())
     }
 
     pub(super) async fn connect(
