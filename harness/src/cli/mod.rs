@@ -3,8 +3,8 @@
 pub mod broker;
 pub mod common;
 pub mod coverage;
-pub mod prop;
 pub mod fuzz;
+pub mod prop;
 pub mod run;
 pub mod sim;
 

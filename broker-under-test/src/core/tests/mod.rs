@@ -5,9 +5,9 @@ mod auth;
 mod connect;
 #[cfg(feature = "faults")]
 mod faults;
+mod faults_fuzz;
 #[cfg(feature = "faults")]
 mod faults_stateful;
-mod faults_fuzz;
 #[cfg(feature = "faults")]
 mod faults_v5;
 #[cfg(feature = "faults")]
