@@ -5,6 +5,7 @@ pub mod duration;
 pub mod idref;
 pub mod load;
 pub mod model;
+pub mod patterns;
 pub mod props;
 pub mod suite;
 
