@@ -8,7 +8,7 @@ use mqttspec::fuzz::inproc::{
     FuzzPacket, Op, broker_core, core_config, run_ops, scenario_loader, workload_loader,
 };
 use mqttspec::sim::rng::Rng;
-use mqttspec_broker::core::Stats;
+use mqttspec_broker::core::{DebugState, SessionView, Stats};
 use mqttspec_broker::{Action, Config, ConnId};
 use std::path::PathBuf;
 
@@ -257,4 +257,231 @@ fn replay_folder_from_environment() {
         n += 1;
     }
     eprintln!("{n} inputs replayed");
+}
+
+fn view(client: &str, conn: Option<u64>, expiry: u32, subs: &[&str]) -> SessionView {
+    SessionView {
+        client_id: client.to_owned(),
+        conn: conn.map(ConnId),
+        expiry,
+        expires_at: None,
+        subscriptions: subs.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn index(entries: &[(&str, &str)]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .map(|(c, f)| ((*c).to_owned(), (*f).to_owned()))
+        .collect()
+}
+
+/// A checker that saw connection 1 accepted (CONNACK 0) after a 3.1.1 CONNECT "c1" with
+/// CleanSession `clean`.
+fn connected_checker(clean: bool) -> Checker {
+    let mut c = Checker::new(4);
+    c.opened(ConnId(1));
+    let flags = if clean { 0x02 } else { 0x00 };
+    c.client_sent(
+        ConnId(1),
+        &[
+            0x10, 0x0E, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, flags, 0x00, 0x1E, 0x00, 0x02,
+            b'c', b'1',
+        ],
+    );
+    c.actions(&[send(1, &[0x20, 0x02, 0x00, 0x00])])
+        .expect("a CONNACK");
+    c
+}
+
+/// The sessions-and-subscriptions invariant, each part firing on a state that breaks it.
+#[test]
+fn session_and_subscription_consistency_fires() {
+    let ok = DebugState {
+        sessions: vec![view("c1", Some(1), 0, &["a/+", "$share/g/b"])],
+        index: index(&[("c1", "$share/g/b"), ("c1", "a/+")]),
+        connected: vec![(ConnId(1), "c1".to_owned())],
+    };
+    assert_eq!(connected_checker(true).state(&ok), Ok(()));
+    // A subscription in the index that no session has.
+    let mut s = ok.clone();
+    s.index.push(("ghost".to_owned(), "x".to_owned()));
+    assert_eq!(
+        connected_checker(true).state(&s),
+        Err(Violation::OrphanSubscription {
+            client: "ghost".into(),
+            filter: "x".into()
+        })
+    );
+    // A session's subscription missing from the index.
+    let mut s = ok.clone();
+    s.index.retain(|(_, f)| f != "a/+");
+    assert_eq!(
+        connected_checker(true).state(&s),
+        Err(Violation::UnindexedSubscription {
+            client: "c1".into(),
+            filter: "a/+".into()
+        })
+    );
+    // A session without a client identifier.
+    let mut s = ok.clone();
+    s.sessions.push(view("", None, u32::MAX, &[]));
+    assert_eq!(
+        connected_checker(true).state(&s),
+        Err(Violation::SessionWithoutClientId)
+    );
+    // A session attached to a connection that is not connected as it.
+    let mut s = ok.clone();
+    s.sessions.push(view("c2", Some(1), 0, &[]));
+    assert_eq!(
+        connected_checker(true).state(&s),
+        Err(Violation::SessionAttachment {
+            client: "c2".into(),
+            conn: ConnId(1)
+        })
+    );
+    // A connected connection whose session is not attached to it.
+    let mut s = ok.clone();
+    s.sessions[0].conn = None;
+    s.sessions[0].expiry = u32::MAX;
+    assert_eq!(
+        connected_checker(false).state(&s),
+        Err(Violation::ConnectionWithoutSession {
+            conn: ConnId(1),
+            client: "c1".into()
+        })
+    );
+    // The client saw a CONNACK 0 but the core does not have the connection connected.
+    let mut s = ok.clone();
+    s.connected.clear();
+    s.sessions[0].conn = None;
+    s.sessions[0].expiry = u32::MAX;
+    assert_eq!(
+        connected_checker(false).state(&s),
+        Err(Violation::ConnectedMismatch {
+            conn: ConnId(1),
+            model: true,
+            core: false
+        })
+    );
+    // After the close: a session of expiry 0 left offline.
+    let closed = |checker: &mut Checker| {
+        checker.state(&ok).expect("connected");
+        checker.client_closed(ConnId(1));
+    };
+    let offline = |expiry: u32| DebugState {
+        sessions: vec![view("c1", None, expiry, &[])],
+        index: Vec::new(),
+        connected: Vec::new(),
+    };
+    let mut c = connected_checker(false);
+    closed(&mut c);
+    assert_eq!(
+        c.state(&offline(0)),
+        Err(Violation::CleanSessionKept {
+            client: "c1".into()
+        })
+    );
+    // ... or kept with another expiry although its CONNECT had CleanSession 1.
+    let mut c = connected_checker(true);
+    closed(&mut c);
+    assert_eq!(
+        c.state(&offline(u32::MAX)),
+        Err(Violation::CleanSessionKept {
+            client: "c1".into()
+        })
+    );
+    // A CleanSession 0 session is kept; with no end time only if it never expires.
+    let mut c = connected_checker(false);
+    closed(&mut c);
+    assert_eq!(c.state(&offline(u32::MAX)), Ok(()));
+    assert_eq!(
+        c.state(&offline(60)),
+        Err(Violation::SessionNeverEnds {
+            client: "c1".into()
+        })
+    );
+}
+
+/// The whole target catches cores whose sessions break the invariant, and passes the
+/// correct core on the same events.
+#[test]
+fn the_target_catches_inconsistent_sessions() {
+    let connect = |v5: bool, id: u8, clean: bool, session_expiry: Option<u8>| Op::Packet {
+        conn: 0,
+        packet: FuzzPacket::Connect {
+            v5,
+            id,
+            clean,
+            keep_alive: 0,
+            will: None,
+            session_expiry,
+        },
+        split: 5,
+    };
+    let with_fault = |name: &str| Config {
+        faults: mqttspec_broker::config::Faults::only(name).expect("fault"),
+        ..core_config()
+    };
+    // A CleanSession 1 session kept after its connection closed.
+    let ops = [
+        Op::Open,
+        connect(false, 1, true, None),
+        Op::Close { conn: 0 },
+    ];
+    assert_eq!(run_ops(core_config(), &ops), Ok(()));
+    assert_eq!(
+        run_ops(with_fault("keep_clean_session_state"), &ops),
+        Err(Violation::CleanSessionKept {
+            client: "c1".into()
+        })
+    );
+    // A 5.0 session with an expiry of 5 s that never gets its end time.
+    let ops = [
+        Op::Open,
+        connect(true, 1, true, Some(5)),
+        Op::Close { conn: 0 },
+        Op::Advance { seconds: 10 },
+    ];
+    assert_eq!(run_ops(core_config(), &ops), Ok(()));
+    assert_eq!(
+        run_ops(with_fault("session_never_expires"), &ops),
+        Err(Violation::SessionNeverEnds {
+            client: "c1".into()
+        })
+    );
+    // A session adopted by another client id without its shared subscription in the index.
+    let ops = [
+        Op::Open,
+        connect(true, 1, false, Some(200)),
+        Op::Packet {
+            conn: 0,
+            packet: FuzzPacket::Subscribe {
+                filter: 7,
+                qos: 1,
+                id: 1,
+                options: 0,
+            },
+            split: 0,
+        },
+        Op::Close { conn: 0 },
+        Op::Open,
+        Op::Packet {
+            conn: 1,
+            packet: FuzzPacket::Connect {
+                v5: true,
+                id: 2,
+                clean: false,
+                keep_alive: 0,
+                will: None,
+                session_expiry: Some(200),
+            },
+            split: 0,
+        },
+    ];
+    assert_eq!(run_ops(core_config(), &ops), Ok(()));
+    assert!(matches!(
+        run_ops(with_fault("session_shared_across_client_ids"), &ops),
+        Err(Violation::UnindexedSubscription { .. })
+    ));
 }

@@ -136,6 +136,33 @@ impl SubscriptionTree {
         node.shared.get(group)
     }
 
+    /// Every (client id, filter) in the index, a shared subscription as its whole
+    /// `$share/group/filter` (for consistency checks).
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(&Node, String)> = self
+            .root
+            .children
+            .iter()
+            .map(|(level, n)| (n, level.clone()))
+            .collect();
+        while let Some((node, filter)) = stack.pop() {
+            for client in node.subscribers.keys() {
+                out.push((client.clone(), filter.clone()));
+            }
+            for group in node.shared.values() {
+                for client in group.members.keys() {
+                    out.push((client.clone(), group.key.to_string()));
+                }
+            }
+            for (level, child) in &node.children {
+                stack.push((child, format!("{filter}/{level}")));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Every client with a subscription matching `topic`, each once, and every shared
     /// subscription matching it. A subscription with No Local is skipped for `publisher`
     /// (5.0/MQTT-3.8.3-3).
@@ -305,6 +332,15 @@ mod tests {
         assert!(tree.matches("a/c", Some("c")).clients.is_empty());
         tree.insert_shared("g", "a/+", "m1", SubEntry::qos(QoS::AtMostOnce));
         tree.insert_shared("g", "a/+", "m2", SubEntry::qos(QoS::AtMostOnce));
+        assert_eq!(
+            tree.entries(),
+            [
+                ("c".to_owned(), "a/#".to_owned()),
+                ("c".to_owned(), "a/b".to_owned()),
+                ("m1".to_owned(), "$share/g/a/+".to_owned()),
+                ("m2".to_owned(), "$share/g/a/+".to_owned()),
+            ]
+        );
         let m = tree.matches("a/b", None);
         assert_eq!(m.shared.len(), 1);
         assert_eq!(&*m.shared[0].key, "$share/g/a/+");

@@ -3,12 +3,17 @@
 //! codec; nothing is sent to a connection after its close (or before its opening); the
 //! connections it tracks are exactly those opened and not yet closed; no more connections
 //! than configured; connected clients have sessions; what it keeps grows at most with what
-//! it was given.
+//! it was given; and, from the core's [`DebugState`], sessions and subscriptions agree: the
+//! routing index mirrors the sessions' subscriptions, every session has a client id, a
+//! session is attached exactly to the connection connected as its client id, and a session
+//! that ends with its connection (3.1.1 CleanSession 1, 5.0 Session Expiry Interval 0) is
+//! gone once that connection is (3.1.1/MQTT-3.1.2-6; 5.0 section 3.1.2.11.2); an offline
+//! session with a finite expiry has a time to end (5.0/MQTT-4.1.0-2).
 
 use bytes::BytesMut;
-use mqttspec_broker::core::Stats;
+use mqttspec_broker::core::{DebugState, Stats};
 use mqttspec_broker::{Action, ConnId};
-use mqttspec_codec::{Connect, DecodeOptions, Decoder, Packet, ProtocolVersion};
+use mqttspec_codec::{Connect, DecodeOptions, Decoder, Packet, PropertyId, ProtocolVersion};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -31,6 +36,26 @@ pub enum Violation {
     TooManyConnections { open: usize, max: usize },
     #[error("{connected} clients are connected but the core has {sessions} sessions")]
     MissingSessions { connected: usize, sessions: usize },
+    #[error("a session has an empty client identifier")]
+    SessionWithoutClientId,
+    #[error("the routing index has {client:?} subscribed to {filter:?}, its session does not")]
+    OrphanSubscription { client: String, filter: String },
+    #[error("session {client:?} has a subscription to {filter:?} missing from the routing index")]
+    UnindexedSubscription { client: String, filter: String },
+    #[error("session {client:?} ends with its connection but outlived it")]
+    CleanSessionKept { client: String },
+    #[error("offline session {client:?} has a finite expiry but no expiry time")]
+    SessionNeverEnds { client: String },
+    #[error("session {client:?} is attached to {conn:?}, which is not connected as it")]
+    SessionAttachment { client: String, conn: ConnId },
+    #[error("{conn:?} is connected as {client:?}, whose session is not attached to it")]
+    ConnectionWithoutSession { conn: ConnId, client: String },
+    #[error("{conn:?}: connected (CONNACK 0, not closed) {model}, the core says {core}")]
+    ConnectedMismatch {
+        conn: ConnId,
+        model: bool,
+        core: bool,
+    },
     #[error("the core keeps {what} {count}, more than {bytes} bytes of input can make")]
     Unbounded {
         what: &'static str,
@@ -44,6 +69,9 @@ struct Conn {
     /// What the client sent, until its CONNECT is complete (to learn its version).
     sent: Vec<u8>,
     version: Option<ProtocolVersion>,
+    /// Whether the client's CONNECT asked for a session that ends with the connection
+    /// (3.1.1 CleanSession 1, 5.0 Session Expiry Interval absent or 0), once it is complete.
+    ends_with_connection: Option<bool>,
     /// What the core sent and is not decoded yet.
     received: BytesMut,
     /// A CONNACK accepting the client came.
@@ -60,6 +88,9 @@ pub struct Checker {
     conns: BTreeMap<ConnId, Conn>,
     max_connections: usize,
     input_bytes: usize,
+    /// By client id: whether the last connection that connected as it asked for a session
+    /// that ends with the connection.
+    last_connect: BTreeMap<String, Option<bool>>,
 }
 
 impl Checker {
@@ -68,6 +99,7 @@ impl Checker {
             conns: BTreeMap::new(),
             max_connections,
             input_bytes: 0,
+            last_connect: BTreeMap::new(),
         }
     }
 
@@ -81,13 +113,31 @@ impl Checker {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if c.version.is_none() && c.sent.len() < 1024 {
+        if c.ends_with_connection.is_none() && c.sent.len() < 1024 {
             c.sent.extend_from_slice(bytes);
             // The CONNECT's protocol level, read as the core reads it.
             if let Some((first, _, body)) = super::super::frame::split(&c.sent)
                 && first >> 4 == 1
             {
                 c.version = Connect::peek_version(body);
+                let decoder = Decoder::with_options(
+                    c.version.unwrap_or(ProtocolVersion::V311),
+                    DecodeOptions {
+                        strict: false,
+                        max_packet_size: u32::MAX,
+                    },
+                );
+                if let Ok(Some(Packet::Connect(connect))) =
+                    decoder.decode(&mut BytesMut::from(&c.sent[..]))
+                {
+                    c.ends_with_connection = Some(match connect.version {
+                        ProtocolVersion::V5 => connect
+                            .properties
+                            .int(PropertyId::SessionExpiryInterval)
+                            .is_none_or(|e| e == 0),
+                        _ => connect.clean_start,
+                    });
+                }
             }
         }
     }
@@ -169,6 +219,95 @@ impl Checker {
                     what,
                     count,
                     bytes: self.input_bytes,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Checker {
+    /// The core's sessions and subscriptions after one event.
+    pub fn state(&mut self, state: &DebugState) -> Result<(), Violation> {
+        for (conn, client) in &state.connected {
+            let ends = self.conns.get(conn).and_then(|c| c.ends_with_connection);
+            self.last_connect.insert(client.clone(), ends);
+        }
+        let mut index: std::collections::BTreeSet<(&str, &str)> = state
+            .index
+            .iter()
+            .map(|(c, f)| (c.as_str(), f.as_str()))
+            .collect();
+        let connected: BTreeMap<ConnId, &str> = state
+            .connected
+            .iter()
+            .map(|(conn, c)| (*conn, c.as_str()))
+            .collect();
+        for s in &state.sessions {
+            let client = s.client_id.as_str();
+            if client.is_empty() {
+                return Err(Violation::SessionWithoutClientId);
+            }
+            for f in &s.subscriptions {
+                if !index.remove(&(client, f.as_str())) {
+                    return Err(Violation::UnindexedSubscription {
+                        client: client.to_owned(),
+                        filter: f.clone(),
+                    });
+                }
+            }
+            match s.conn {
+                Some(conn) => {
+                    let open = self.conns.get(&conn).is_some_and(|c| !c.closed);
+                    if !open || connected.get(&conn) != Some(&client) {
+                        return Err(Violation::SessionAttachment {
+                            client: client.to_owned(),
+                            conn,
+                        });
+                    }
+                }
+                // Offline, yet it was to end with its connection: by the session's own
+                // expiry, or by what the last CONNECT as this client id asked for.
+                None if s.expiry == 0 || self.last_connect.get(client) == Some(&Some(true)) => {
+                    return Err(Violation::CleanSessionKept {
+                        client: client.to_owned(),
+                    });
+                }
+                None if s.expiry != u32::MAX && s.expires_at.is_none() => {
+                    return Err(Violation::SessionNeverEnds {
+                        client: client.to_owned(),
+                    });
+                }
+                None => {}
+            }
+        }
+        if let Some((client, filter)) = index.into_iter().next() {
+            return Err(Violation::OrphanSubscription {
+                client: client.to_owned(),
+                filter: filter.to_owned(),
+            });
+        }
+        for (conn, client) in &connected {
+            let attached = state
+                .sessions
+                .iter()
+                .any(|s| s.client_id == *client && s.conn == Some(*conn));
+            if !attached {
+                return Err(Violation::ConnectionWithoutSession {
+                    conn: *conn,
+                    client: (*client).to_owned(),
+                });
+            }
+        }
+        // The connections the client saw accepted are those the core has connected.
+        for (conn, c) in &self.conns {
+            let model = c.connected && !c.closed;
+            let core = connected.contains_key(conn);
+            if model != core {
+                return Err(Violation::ConnectedMismatch {
+                    conn: *conn,
+                    model,
+                    core,
                 });
             }
         }

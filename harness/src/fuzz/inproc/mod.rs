@@ -326,6 +326,8 @@ pub fn run_ops(config: Config, ops: &[Op]) -> Result<(), Violation> {
         actions.push(a);
     }
     checker.actions(&actions)?;
+    // Sessions that ended with their connections are gone, the others are consistent.
+    checker.state(&broker.debug_state())?;
     // Every connection is closed after a shutdown.
     let open = broker.stats().connections;
     if open != 0 {
@@ -354,7 +356,8 @@ fn feed(
         actions.push(a);
     }
     checker.actions(&actions)?;
-    checker.stats(&broker.stats())
+    checker.stats(&broker.stats())?;
+    checker.state(&broker.debug_state())
 }
 
 fn catalogue() -> Option<&'static crate::catalogue::Catalogue> {
