@@ -4,12 +4,16 @@
 
 use bytes::Bytes;
 use mqttspec::fuzz::inproc::checker::{Checker, Violation};
+use mqttspec::fuzz::inproc::codec::{seed_corpus_decode, seed_corpus_frames};
 use mqttspec::fuzz::inproc::{
-    FuzzPacket, Op, broker_core, core_config, run_ops, scenario_loader, workload_loader,
+    FuzzPacket, Op, broker_core, core_config, decode, frames, run_ops, scenario_loader,
+    workload_loader,
 };
 use mqttspec::sim::rng::Rng;
 use mqttspec_broker::core::{DebugState, SessionView, Stats};
 use mqttspec_broker::{Action, Config, ConnId};
+use mqttspec_codec::{DecodeOptions, Decoder, PacketType, ProtocolVersion};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -77,6 +81,94 @@ fn targets_run_briefly() {
         }
         scenario_loader(&data);
         workload_loader(&data);
+        if let Err(v) = decode(&data).and_then(|()| frames(&data)) {
+            panic!("input {i}: {v}");
+        }
+    }
+}
+
+/// The codec corpora replayed through the targets' own functions.
+#[test]
+fn codec_corpora_replay() {
+    for (path, data) in corpus("decode") {
+        if let Err(v) = decode(&data) {
+            panic!("{}: {v}", path.display());
+        }
+    }
+    for (path, data) in corpus("frames") {
+        if let Err(v) = frames(&data) {
+            panic!("{}: {v}", path.display());
+        }
+    }
+}
+
+/// The `decode` corpus holds a valid packet of every type of both versions (AUTH in 5.0
+/// only), decoded strictly, and malformed frames refused in both versions; the `frames`
+/// corpus has streams of both versions.
+#[test]
+fn codec_corpora_cover_every_packet_type() {
+    let strict = DecodeOptions {
+        strict: true,
+        ..DecodeOptions::default()
+    };
+    let mut seen = BTreeSet::new();
+    let mut refused = 0;
+    for (_, data) in corpus("decode") {
+        let mut ok = false;
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let mut buf = bytes::BytesMut::from(&data[..]);
+            match Decoder::with_options(version, strict).decode(&mut buf) {
+                Ok(Some(p)) => {
+                    ok = true;
+                    seen.insert((version, p.packet_type() as u8));
+                }
+                Ok(None) => ok = true,
+                Err(_) => {}
+            }
+        }
+        refused += usize::from(!ok);
+    }
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let last = if version == ProtocolVersion::V5 {
+            15
+        } else {
+            14
+        };
+        for t in 1..=last {
+            assert!(
+                seen.contains(&(version, t)),
+                "{version}: no {:?} in corpus/decode",
+                PacketType::from_u8(t)
+            );
+        }
+    }
+    assert!(refused >= 30, "only {refused} malformed frames");
+    let versions: BTreeSet<bool> = corpus("frames")
+        .iter()
+        .map(|(_, d)| d.first().is_some_and(|b| b & 1 == 1))
+        .collect();
+    assert_eq!(versions.len(), 2);
+}
+
+/// Writes the seed corpora of `decode` and `frames` (built with the codec by
+/// `mqttspec::fuzz::inproc::codec`):
+/// `MQTTSPEC_WRITE_CORPUS=1 cargo test -p mqttspec --test fuzz_corpora -- --ignored write_codec`.
+#[test]
+#[ignore]
+fn write_codec_seed_corpora() {
+    if std::env::var("MQTTSPEC_WRITE_CORPUS").is_err() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    for (target, files) in [
+        ("decode", seed_corpus_decode()),
+        ("frames", seed_corpus_frames()),
+    ] {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).expect("corpus folder");
+        for (name, data) in files {
+            std::fs::write(dir.join(name), data).expect("write a seed");
+        }
     }
 }
 

@@ -5,10 +5,15 @@
 //! - [`broker_core`]: the broker's sans-IO core driven by a structured event sequence
 //!   (several connections, raw bytes or generated packets, closes, time advancing), with
 //!   the [`checker`]'s invariants after every event.
+//! - [`decode`], [`frames`]: the codec on any bytes, whole and cut into reads
+//!   ([`codec`], which also builds their seed corpora).
 //! - [`scenario_loader`], [`workload_loader`]: arbitrary text into the loaders, which must
 //!   answer with errors, never a panic.
 
 pub mod checker;
+pub mod codec;
+
+pub use codec::{decode, frames};
 
 use arbitrary::{Arbitrary, Unstructured};
 use checker::{Checker, Violation};
