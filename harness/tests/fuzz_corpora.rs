@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use mqttspec::fuzz::inproc::checker::{Checker, Violation};
-use mqttspec::fuzz::inproc::codec::{seed_corpus_decode, seed_corpus_frames};
+use mqttspec::fuzz::inproc::seeds::{seed_corpus_decode, seed_corpus_frames};
 use mqttspec::fuzz::inproc::{
     FuzzPacket, Op, broker_core, core_config, decode, frames, run_ops, scenario_loader,
     workload_loader,
@@ -151,7 +151,7 @@ fn codec_corpora_cover_every_packet_type() {
 }
 
 /// Writes the seed corpora of `decode` and `frames` (built with the codec by
-/// `mqttspec::fuzz::inproc::codec`):
+/// `mqttspec::fuzz::inproc::seeds`):
 /// `MQTTSPEC_WRITE_CORPUS=1 cargo test -p mqttspec --test fuzz_corpora -- --ignored write_codec`.
 #[test]
 #[ignore]

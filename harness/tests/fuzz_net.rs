@@ -6,10 +6,12 @@
 use mqttspec::catalogue::Catalogue;
 use mqttspec::engine::{RunOptions, Verdict, run_scenario};
 use mqttspec::fuzz::kinds::Oracle;
+use mqttspec::fuzz::report::FuzzReport;
 use mqttspec::fuzz::{FuzzOptions, FuzzTiming, fuzz};
 use mqttspec::scenario::suite;
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
+use mqttspec_codec::ProtocolVersion;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,6 +36,15 @@ fn out_dir(name: &str) -> PathBuf {
 }
 
 fn options(addr: SocketAddr, cases: u64, out: Option<PathBuf>) -> FuzzOptions {
+    options_for(addr, cases, out, None)
+}
+
+fn options_for(
+    addr: SocketAddr,
+    cases: u64,
+    out: Option<PathBuf>,
+    version: Option<ProtocolVersion>,
+) -> FuzzOptions {
     FuzzOptions {
         addr,
         target_name: addr.to_string(),
@@ -46,6 +57,7 @@ fn options(addr: SocketAddr, cases: u64, out: Option<PathBuf>) -> FuzzOptions {
             ..FuzzTiming::default()
         },
         out,
+        version,
     }
 }
 
@@ -75,11 +87,25 @@ async fn the_reference_broker_gives_no_findings() {
 /// Fuzzes a broker with `fault` until the first finding of `oracle`, then replays its
 /// reproducer: it must fail against a fresh faulty broker and pass against a correct one.
 async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
+    found_and_replayed_in(fault, oracle, max_cases, None).await;
+}
+
+/// [`found_and_replayed`] with 5.0 cases only; the finding cites a 5.0 statement.
+async fn found_and_replayed_v5(fault: &str, oracle: Oracle, max_cases: u64) -> FuzzReport {
+    found_and_replayed_in(fault, oracle, max_cases, Some(ProtocolVersion::V5)).await
+}
+
+async fn found_and_replayed_in(
+    fault: &str,
+    oracle: Oracle,
+    max_cases: u64,
+    version: Option<ProtocolVersion>,
+) -> FuzzReport {
     let catalogue = Catalogue::builtin().expect("catalogue");
     let out = out_dir(fault);
     let b = broker(Some(fault)).await;
     let report = fuzz(
-        &options(b.local_addr, max_cases, Some(out.clone())),
+        &options_for(b.local_addr, max_cases, Some(out.clone()), version),
         &catalogue,
         |_| {},
     )
@@ -92,12 +118,21 @@ async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
         .find(|f| f.oracle == oracle)
         .unwrap_or_else(|| panic!("{fault}: no {oracle:?} finding\n{}", report.text()));
     eprintln!(
-        "{fault}: found at case {} ({} on {}), {} cases run",
+        "{fault}: found at case {} ({} on {}), {} cases run, statements {:?}",
         finding.case,
         finding.mutation.name(),
         finding.packet,
-        report.cases
+        report.cases,
+        finding.statements
     );
+    if version == Some(ProtocolVersion::V5) {
+        assert!(
+            !finding.statements.is_empty()
+                && finding.statements.iter().all(|s| s.starts_with("5.0/")),
+            "{fault}: {:?}",
+            finding.statements
+        );
+    }
     let path = PathBuf::from(finding.reproducer.as_deref().expect("a reproducer"));
     let faulty = broker(Some(fault)).await;
     let verdict = replay(&path, faulty.local_addr).await;
@@ -132,6 +167,7 @@ async fn found_and_replayed(fault: &str, oracle: Oracle, max_cases: u64) {
         "{fault}: the reproducer fails on the correct broker"
     );
     let _ = std::fs::remove_dir_all(&out);
+    report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,4 +275,117 @@ async fn flood_leaves_the_reference_broker_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_reply_to_a_valid_flow_is_found_and_replays() {
     found_and_replayed("no_pingresp", Oracle::ValidFlow, 20).await;
+}
+
+/// 5.0 cases only: nothing found on the correct broker, and the 5.0 oracles (must-close,
+/// valid flows with properties, aliases and reason codes) judged enough cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_broker_gives_no_findings_in_5_0() {
+    let catalogue = Catalogue::builtin().expect("catalogue");
+    let b = broker(None).await;
+    let report = fuzz(
+        &options_for(b.local_addr, 400, None, Some(ProtocolVersion::V5)),
+        &catalogue,
+        |_| {},
+    )
+    .await
+    .expect("the fuzzer runs");
+    b.shutdown().await;
+    assert_eq!(report.cases, 400);
+    assert!(report.findings.is_empty(), "{}", report.text());
+    assert!(report.checks.get("must-close").is_some_and(|n| *n > 100));
+    assert!(report.checks.get("valid-flow").is_some_and(|n| *n > 30));
+    assert!(
+        report.coverage.contains_key("AUTH"),
+        "{:?}",
+        report.coverage.keys()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_invalid_utf8_in_properties_kept_open_is_found_and_replays() {
+    found_and_replayed_v5("accept_invalid_utf8_in_properties", Oracle::MustClose, 600).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_subscription_identifier_from_client_kept_open_is_found_and_replays() {
+    found_and_replayed_v5(
+        "subscription_identifier_from_client_accepted",
+        Oracle::MustClose,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_wildcard_response_topic_kept_open_is_found_and_replays() {
+    // The fault makes the broker's decoder lenient, so the first finding may be another
+    // malformation it lets through; the wildcard Response Topic itself is among them.
+    let report =
+        found_and_replayed_v5("wildcard_response_topic_accepted", Oracle::MustClose, 600).await;
+    assert!(
+        report.findings.iter().any(|f| f.oracle == Oracle::MustClose
+            && f.statements.contains(&"5.0/MQTT-3.3.2-14".to_owned())),
+        "{}",
+        report.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_topic_alias_over_maximum_kept_open_is_found_and_replays() {
+    found_and_replayed_v5("invalid_topic_alias_accepted", Oracle::MustClose, 600).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_open_after_server_disconnect_is_found_and_replays() {
+    found_and_replayed_v5("no_close_after_server_disconnect", Oracle::MustClose, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_crash_is_found_and_replays() {
+    found_and_replayed_v5("panic_on_invalid_utf8", Oracle::Liveness, 200).await;
+}
+
+/// `--version 5.0` fuzzes with 5.0 cases only (AUTH and 5.0 properties appear in the
+/// coverage), cleanly on the reference broker; an unknown version is a usage error.
+#[test]
+fn the_command_line_fuzzes_in_5_0() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+        .args([
+            "fuzz",
+            "--seed",
+            "42",
+            "--cases",
+            "150",
+            "--budget",
+            "60s",
+            "--format",
+            "json",
+            "--version",
+            "5.0",
+        ])
+        .output()
+        .expect("mqttspec runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the report is JSON");
+    assert_eq!(report["cases"], 150);
+    assert!(report["findings"].as_array().is_some_and(Vec::is_empty));
+    let coverage = report["coverage"].as_object().expect("coverage");
+    let kinds: Vec<&str> = coverage
+        .values()
+        .filter_map(|v| v.as_object())
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    assert!(kinds.contains(&"property-edge"), "{kinds:?}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+        .args(["fuzz", "--version", "4.0"])
+        .output()
+        .expect("mqttspec runs");
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -41,6 +41,9 @@ pub struct FuzzArgs {
     /// How long a connection that must be closed may stay open, e.g. 1s.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub close_within: Duration,
+    /// The protocol version of the cases: 3.1.1 or 5.0 (default: both, half each).
+    #[arg(long, value_parser = parse_version)]
+    pub version: Option<mqttspec_codec::ProtocolVersion>,
     /// Hostile load instead of fuzz cases: slowloris, a 256 MiB remaining length, a
     /// connection storm and a subscriber that does not read, with a healthy client checked
     /// throughout.
@@ -53,6 +56,14 @@ pub struct FuzzArgs {
     /// With --flood: how long each phase lasts.
     #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "flood")]
     pub phase: Duration,
+}
+
+fn parse_version(s: &str) -> Result<mqttspec_codec::ProtocolVersion, String> {
+    match s {
+        "3.1.1" | "311" | "4" => Ok(mqttspec_codec::ProtocolVersion::V311),
+        "5.0" | "5" => Ok(mqttspec_codec::ProtocolVersion::V5),
+        _ => Err(format!("{s:?} is not a protocol version: 3.1.1 or 5.0")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -137,6 +148,7 @@ pub async fn main(args: FuzzArgs) -> i32 {
             ..FuzzTiming::default()
         },
         out: args.out.clone(),
+        version: args.version,
     };
     eprintln!(
         "mqttspec: fuzzing {target_name} for {:?}{}, seed {seed}",

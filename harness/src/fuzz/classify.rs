@@ -6,7 +6,8 @@
 
 use bytes::BytesMut;
 use mqttspec_codec::{
-    DecodeErrorKind, DecodeOptions, Decoder, FilterError, Packet, PacketType, ProtocolVersion, QoS,
+    DecodeErrorKind, DecodeOptions, Decoder, FilterError, Packet, PacketType, PropertyId,
+    ProtocolVersion, QoS,
 };
 use std::collections::BTreeMap;
 
@@ -21,11 +22,14 @@ pub enum Expectation {
         statements: Vec<String>,
     },
     /// Every packet is valid: these acknowledgements are due (by type, how many), unless
-    /// the CONNECT is refused. `disconnect`: the flow ends with DISCONNECT.
+    /// the CONNECT is refused. `disconnect`: the flow ends with DISCONNECT. `topic_alias`:
+    /// the highest 5.0 Topic Alias the flow uses (0: none), valid only if the CONNACK's Topic
+    /// Alias Maximum allows it (5.0 section 3.3.2.3.4: above it, a protocol error).
     Valid {
         version: ProtocolVersion,
         acks: BTreeMap<PacketType, usize>,
         disconnect: bool,
+        topic_alias: u16,
     },
     /// Nothing is required: an incomplete packet, or a breach whose answer is open.
     Open {
@@ -106,17 +110,34 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
     let mut version = flow_version;
     let mut connected = false;
     let mut acks: BTreeMap<PacketType, usize> = BTreeMap::new();
+    // 5.0: the CONNECT named an Authentication Method (the broker's answer depends on the
+    // methods it offers), the highest Topic Alias used, the aliases set so far.
+    let mut auth = false;
+    let mut topic_alias: u16 = 0;
+    let mut aliases_set: Vec<u16> = Vec::new();
+    let valid = |version, acks, disconnect, topic_alias, auth: bool| {
+        if auth {
+            Expectation::Open {
+                version,
+                why: "an enhanced-authentication exchange: the answer depends on the broker's methods"
+                    .to_owned(),
+            }
+        } else {
+            Expectation::Valid {
+                version,
+                acks,
+                disconnect,
+                topic_alias,
+            }
+        }
+    };
     loop {
         // Where the next frame starts: the decoder takes a bad frame off the buffer too.
         let offset = stream.len() - buf.len();
         let packet = match decoder.decode(&mut buf) {
             Ok(Some(p)) => p,
             Ok(None) if buf.is_empty() && connected => {
-                return Expectation::Valid {
-                    version,
-                    acks,
-                    disconnect: false,
-                };
+                return valid(version, acks, false, topic_alias, auth);
             }
             Ok(None) => {
                 return Expectation::Open {
@@ -153,6 +174,7 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
             };
             connected = true;
             version = c.version;
+            auth = c.properties.get(PropertyId::AuthenticationMethod).is_some();
             decoder = Decoder::with_options(version, options);
             continue;
         }
@@ -173,6 +195,7 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
                     statements: ids(version, &[]),
                 };
             }
+            Packet::Auth(_) if auth => {}
             Packet::Auth(_) => {
                 // 5.0 section 4.12: AUTH without an Authentication Method in the CONNECT.
                 return Expectation::MustClose {
@@ -183,11 +206,44 @@ pub fn classify(stream: &[u8], flow_version: ProtocolVersion) -> Expectation {
                 };
             }
             Packet::Disconnect(_) => {
-                return Expectation::Valid {
+                return valid(version, acks, true, topic_alias, auth);
+            }
+            Packet::Publish(p)
+                if version == ProtocolVersion::V5
+                    && p.properties
+                        .get(PropertyId::SubscriptionIdentifier)
+                        .is_some() =>
+            {
+                // 5.0/MQTT-3.3.4-6: a client's PUBLISH carries no Subscription Identifier;
+                // the text beside it makes one a protocol error.
+                return Expectation::MustClose {
                     version,
-                    acks,
-                    disconnect: true,
+                    packet: Some(t),
+                    why: "a PUBLISH from the client with a Subscription Identifier".to_owned(),
+                    statements: ids(version, &["3.3.4-6"]),
                 };
+            }
+            Packet::Publish(p)
+                if version == ProtocolVersion::V5
+                    && p.properties.get(PropertyId::TopicAlias).is_some() =>
+            {
+                let alias = p
+                    .properties
+                    .int(PropertyId::TopicAlias)
+                    .map_or(u16::MAX, |a| u16::try_from(a).unwrap_or(u16::MAX));
+                if p.topic.is_empty() && !aliases_set.contains(&alias) {
+                    // An alias with no mapping yet: left open (the broker may refuse it
+                    // in more than one way).
+                    return Expectation::Open {
+                        version,
+                        why: format!("topic alias {alias} used before it was set"),
+                    };
+                }
+                aliases_set.push(alias);
+                topic_alias = topic_alias.max(alias);
+                if let Some(ack) = acks_of(&Packet::Publish(p)) {
+                    *acks.entry(ack).or_default() += 1;
+                }
             }
             other => {
                 if let Some(ack) = acks_of(&other) {
@@ -258,5 +314,62 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn verdicts_in_5_0() {
+        use mqttspec_codec::{Auth, Properties, Property, Publish};
+        let v = ProtocolVersion::V5;
+        let with = |p: Packet| {
+            let mut s = connect(v);
+            s.extend_from_slice(&p.to_bytes(v).expect("encodes"));
+            s
+        };
+        // A Subscription Identifier on a client's PUBLISH: the close, citing 3.3.4-6.
+        let mut p = Publish::new("a", QoS::AtMostOnce, &b"x"[..]);
+        p.properties.push(Property::SubscriptionIdentifier(1));
+        match classify(&with(Packet::Publish(p)), v) {
+            Expectation::MustClose { statements, .. } => {
+                assert!(statements.contains(&"5.0/MQTT-3.3.4-6".to_owned()));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A Topic Alias: valid, with the alias recorded for the CONNACK's maximum.
+        let mut p = Publish::new("a", QoS::AtLeastOnce, &b"x"[..]);
+        p.packet_id = 1;
+        p.properties.push(Property::TopicAlias(7));
+        assert!(matches!(
+            classify(&with(Packet::Publish(p.clone())), v),
+            Expectation::Valid { topic_alias: 7, .. }
+        ));
+        // An empty topic with an alias never set: left open.
+        p.topic = "".into();
+        assert!(matches!(
+            classify(&with(Packet::Publish(p)), v),
+            Expectation::Open { .. }
+        ));
+        // AUTH after a CONNECT with an Authentication Method: open; without: the close.
+        let auth = Packet::Auth(Auth {
+            reason_code: Some(mqttspec_codec::ReasonCode(0x18)),
+            properties: Some(
+                Properties::new().with(Property::AuthenticationMethod("SCRAM-SHA-256".into())),
+            ),
+        });
+        assert!(matches!(
+            classify(&with(auth.clone()), v),
+            Expectation::MustClose { .. }
+        ));
+        let mut s = Packet::Connect(Connect {
+            version: v,
+            client_id: "c".into(),
+            properties: Properties::new()
+                .with(Property::AuthenticationMethod("SCRAM-SHA-256".into())),
+            ..Connect::default()
+        })
+        .to_bytes(v)
+        .expect("encodes")
+        .to_vec();
+        s.extend_from_slice(&auth.to_bytes(v).expect("encodes"));
+        assert!(matches!(classify(&s, v), Expectation::Open { .. }));
     }
 }

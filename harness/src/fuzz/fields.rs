@@ -2,7 +2,7 @@
 //! ill-formed.
 
 use super::flow::{below, pick};
-use super::frame::{Frame, replace_string};
+use super::frame::{Frame, replace_publish_property_string, replace_string};
 use super::kinds::MutationKind;
 use crate::sim::rng::Rng;
 use mqttspec_codec::{
@@ -146,15 +146,129 @@ pub(super) fn field_edge(
     Some(packets[i].packet_type())
 }
 
-/// The string a packet's string mutation acts on.
-fn string_of(p: &Packet) -> Option<&str> {
-    match p {
-        Packet::Connect(c) if !c.client_id.is_empty() => Some(&c.client_id),
-        Packet::Publish(p) => Some(&p.topic),
-        Packet::Subscribe(s) => s.subscriptions.first().map(|s| &*s.filter),
-        Packet::Unsubscribe(u) => u.filters.first().map(|f| &**f),
-        _ => None,
+/// 5.0 only: one property of one packet at or past its range, misplaced, repeated, or one
+/// only a server may send: Topic Alias 0 or above any likely maximum, a Subscription
+/// Identifier on a client's PUBLISH (5.0/MQTT-3.3.4-6), a Response Topic with wildcards
+/// (5.0/MQTT-3.3.2-14), a repeated Payload Format Indicator, a Session Expiry Interval in a
+/// PUBLISH, Receive Maximum or Maximum Packet Size 0, Request Problem Information 2,
+/// Subscription Identifier 0 on SUBSCRIBE, Will Delay Interval outside a will.
+pub(super) fn property_edge(
+    rng: &mut Rng,
+    packets: &mut [Packet],
+    version: ProtocolVersion,
+) -> Option<PacketType> {
+    if version != ProtocolVersion::V5 {
+        return None;
     }
+    let eligible: Vec<usize> = (0..packets.len())
+        .filter(|&i| {
+            matches!(
+                packets[i],
+                Packet::Connect(_) | Packet::Publish(_) | Packet::Subscribe(_)
+            )
+        })
+        .collect();
+    if eligible.is_empty() {
+        return None;
+    }
+    // PUBLISH has the most properties: it is chosen when the flow has one, two times in three.
+    let publishes: Vec<usize> = eligible
+        .iter()
+        .copied()
+        .filter(|&i| matches!(packets[i], Packet::Publish(_)))
+        .collect();
+    let i = if !publishes.is_empty() && !rng.chance(1.0 / 3.0) {
+        *pick(rng, &publishes)
+    } else {
+        *pick(rng, &eligible)
+    };
+    match &mut packets[i] {
+        Packet::Publish(p) => {
+            let props: Vec<Property> = match below(rng, 6) {
+                0 => vec![Property::TopicAlias(*pick(rng, &[0, 100, 1000, u16::MAX]))],
+                1 => vec![Property::SubscriptionIdentifier(*pick(
+                    rng,
+                    &[1, 268_435_455],
+                ))],
+                2 => {
+                    let bad = *pick(rng, &["/+", "/#", "/+/x"]);
+                    vec![Property::ResponseTopic(format!("{}{bad}", p.topic).into())]
+                }
+                3 => vec![
+                    Property::PayloadFormatIndicator(0),
+                    Property::PayloadFormatIndicator(0),
+                ],
+                4 => vec![Property::SessionExpiryInterval(10)],
+                _ => vec![Property::WillDelayInterval(1)],
+            };
+            for prop in props {
+                p.properties.push(prop);
+            }
+        }
+        Packet::Connect(c) => {
+            let prop = match below(rng, 4) {
+                0 => Property::ReceiveMaximum(0),
+                1 => Property::MaximumPacketSize(0),
+                2 => Property::RequestProblemInformation(2),
+                _ => Property::TopicAlias(1),
+            };
+            c.properties.push(prop);
+        }
+        Packet::Subscribe(s) => {
+            s.properties.push(Property::SubscriptionIdentifier(0));
+        }
+        _ => return None,
+    }
+    Some(packets[i].packet_type())
+}
+
+/// A string a string mutation may act on: its bytes, and whether it is a topic name (where
+/// a wildcard is forbidden), a filter (where a malformed one is), or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StringRole {
+    TopicName,
+    Filter,
+    Other,
+}
+
+/// The strings of a packet a string mutation may act on: client identifier, topic names
+/// and filters, and in 5.0 the string properties of a PUBLISH (Content Type, Response
+/// Topic, User Property names and values: 5.0/MQTT-1.5.4-1, 1.5.7-1, 3.3.2-13, -14, -19).
+fn strings_of(p: &Packet) -> Vec<(&str, StringRole, bool)> {
+    let mut out = Vec::new();
+    match p {
+        Packet::Connect(c) if !c.client_id.is_empty() => {
+            out.push((&*c.client_id, StringRole::Other, false))
+        }
+        Packet::Publish(p) => {
+            if !p.topic.is_empty() {
+                out.push((&*p.topic, StringRole::TopicName, false));
+            }
+            for prop in p.properties.iter() {
+                match prop {
+                    Property::ContentType(s) => out.push((&**s, StringRole::Other, true)),
+                    Property::ResponseTopic(s) => out.push((&**s, StringRole::TopicName, true)),
+                    Property::UserProperty(k, v) => {
+                        out.push((&**k, StringRole::Other, true));
+                        out.push((&**v, StringRole::Other, true));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Packet::Subscribe(s) => {
+            if let Some(f) = s.subscriptions.first() {
+                out.push((&*f.filter, StringRole::Filter, false));
+            }
+        }
+        Packet::Unsubscribe(u) => {
+            if let Some(f) = u.filters.first() {
+                out.push((&**f, StringRole::Filter, false));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// One string of one packet made ill-formed UTF-8, overlong, with U+0000 or with wildcards
@@ -165,21 +279,22 @@ pub(super) fn bad_string(
     frames: &[Frame],
     kind: MutationKind,
 ) -> Option<(usize, Vec<u8>)> {
-    let eligible: Vec<usize> = (0..packets.len())
-        .filter(|&i| string_of(&packets[i]).is_some())
-        .filter(|&i| {
-            kind != MutationKind::ForbiddenWildcard
-                || matches!(
-                    packets[i],
-                    Packet::Publish(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_)
-                )
-        })
+    let wildcard = kind == MutationKind::ForbiddenWildcard;
+    let mut eligible: Vec<(usize, &str, StringRole, bool)> = packets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| strings_of(p).into_iter().map(move |(s, r, q)| (i, s, r, q)))
+        .filter(|(_, _, role, _)| !wildcard || *role != StringRole::Other)
         .collect();
     if eligible.is_empty() {
         return None;
     }
-    let i = *pick(rng, &eligible);
-    let old = string_of(&packets[i])?.as_bytes().to_vec();
+    // Property strings are rarer than topics and filters: half the time, one of them.
+    if eligible.iter().any(|e| e.3) && rng.chance(0.5) {
+        eligible.retain(|e| e.3);
+    }
+    let (i, old, role, property) = *pick(rng, &eligible);
+    let old = old.as_bytes().to_vec();
     let mut new = old.clone();
     match kind {
         MutationKind::InvalidUtf8 => {
@@ -206,13 +321,17 @@ pub(super) fn bad_string(
             let s = String::from_utf8_lossy(&old)
                 .trim_end_matches("/#")
                 .to_owned();
-            let bad = match packets[i] {
-                Packet::Publish(_) => pick(rng, &["/+", "/#", "/+/x", "#"]).to_string(),
+            let bad = match role {
+                StringRole::TopicName => pick(rng, &["/+", "/#", "/+/x", "#"]).to_string(),
                 _ => pick(rng, &["/#/x", "/a#", "/+x", "x#", "/##"]).to_string(),
             };
             new = format!("{s}{bad}").into_bytes();
         }
     }
-    let frame = replace_string(&frames[i].bytes, &old, &new)?;
+    let frame = if property {
+        replace_publish_property_string(&frames[i].bytes, &old, &new)?
+    } else {
+        replace_string(&frames[i].bytes, &old, &new)?
+    };
     Some((i, frame))
 }

@@ -79,6 +79,41 @@ pub fn replace_string(frame: &[u8], old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
     Some(reframe(first, &out))
 }
 
+/// Replaces the first length-prefixed string `old` inside the property block of a 5.0
+/// PUBLISH frame by `new`, fixing both the property length and the remaining length (so
+/// that the only fault of the frame is the string itself). `None` if `old` is not there.
+pub fn replace_publish_property_string(frame: &[u8], old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
+    let (first, _, body) = split(frame)?;
+    let topic_len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+    let qos = (first >> 1) & 0b11;
+    let start = 2 + topic_len + if qos > 0 { 2 } else { 0 };
+    // The property length, a variable byte integer.
+    let mut props_len: u32 = 0;
+    let mut pos = start;
+    for i in 0..4 {
+        let b = *body.get(pos)?;
+        props_len |= u32::from(b & 0x7F) << (7 * i);
+        pos += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let end = pos + usize::try_from(props_len).ok()?;
+    let block = body.get(pos..end)?;
+    let mut needle = u16::try_from(old.len()).ok()?.to_be_bytes().to_vec();
+    needle.extend_from_slice(old);
+    let at = block.windows(needle.len()).position(|w| w == needle)?;
+    let mut new_block = block[..at].to_vec();
+    new_block.extend_from_slice(&u16::try_from(new.len()).ok()?.to_be_bytes());
+    new_block.extend_from_slice(new);
+    new_block.extend_from_slice(&block[at + needle.len()..]);
+    let mut out = body[..start].to_vec();
+    out.extend_from_slice(&varint(u32::try_from(new_block.len()).ok()?));
+    out.extend_from_slice(&new_block);
+    out.extend_from_slice(&body[end..]);
+    Some(reframe(first, &out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +130,12 @@ mod tests {
         assert_eq!(g, b"\x30\x06\x00\x03xyzb");
         assert_eq!(replace_string(&f, b"q", b"x"), None);
         assert_eq!(split(&[0x30, 0x80]), None);
+        // A QoS 1 PUBLISH, topic "t", id 1, Content Type "ab": the property grows by one.
+        let p = reframe(0x32, b"\x00\x01t\x00\x01\x05\x03\x00\x02abXY");
+        let q = replace_publish_property_string(&p, b"ab", b"a\xFFb").expect("found");
+        assert_eq!(
+            q,
+            reframe(0x32, b"\x00\x01t\x00\x01\x06\x03\x00\x03a\xFFbXY")
+        );
     }
 }

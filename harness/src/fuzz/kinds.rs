@@ -25,6 +25,9 @@ pub enum MutationKind {
     OutOfOrder,
     WrongDirection,
     DuplicateConnect,
+    /// 5.0 only: a property at or past its range, misplaced, repeated, or one only the
+    /// server may send.
+    PropertyEdge,
     // Stream level: the same bytes, written differently.
     ByteAtATime,
     Coalesced,
@@ -64,6 +67,7 @@ impl MutationKind {
         Self::OutOfOrder,
         Self::WrongDirection,
         Self::DuplicateConnect,
+        Self::PropertyEdge,
         Self::ByteAtATime,
         Self::Coalesced,
         Self::SplitFrames,
@@ -92,6 +96,7 @@ impl MutationKind {
             Self::OutOfOrder => "out-of-order",
             Self::WrongDirection => "wrong-direction",
             Self::DuplicateConnect => "duplicate-connect",
+            Self::PropertyEdge => "property-edge",
             Self::ByteAtATime => "byte-at-a-time",
             Self::Coalesced => "coalesced",
             Self::SplitFrames => "split-frames",

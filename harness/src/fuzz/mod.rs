@@ -48,6 +48,8 @@ pub struct FuzzOptions {
     pub timing: Timing,
     /// Where reproducers (and the caller's report) go.
     pub out: Option<PathBuf>,
+    /// The protocol version of every case (`None`: 3.1.1 or 5.0, half each).
+    pub version: Option<mqttspec_codec::ProtocolVersion>,
 }
 
 #[derive(Debug, Error)]
@@ -83,6 +85,23 @@ fn ack_patterns(acks: &BTreeMap<mqttspec_codec::PacketType, usize>) -> Vec<Strin
             format!("{{{name}: {{}}}}")
         };
         out.extend(std::iter::repeat_n(pattern, *n));
+    }
+    out
+}
+
+/// For a must-close finding: the DISCONNECT the broker sent without closing, if any.
+fn disconnect_note(obs: &net::Observation) -> String {
+    obs.server_disconnect
+        .map(|code| format!(" (after the broker's DISCONNECT 0x{code:02X})"))
+        .unwrap_or_default()
+}
+
+/// A 5.0 broker that sent DISCONNECT and left the connection open also broke
+/// 5.0/MQTT-3.14.4-2 (the sender of DISCONNECT closes the connection).
+fn with_disconnect_statement(statements: &[String], obs: &net::Observation) -> Vec<String> {
+    let mut out = statements.to_vec();
+    if obs.server_disconnect.is_some() {
+        out.push("5.0/MQTT-3.14.4-2".to_owned());
     }
     out
 }
@@ -130,6 +149,7 @@ pub async fn fuzz(
         let ids = flow::CaseIds {
             client_id: format!("fz{run}c{index}"),
             topic: format!("mqttspec-fuzz/{run}/{index}"),
+            version: opts.version,
         };
         let case = mutate::build(opts.seed, index, &ids);
         let stream = case.stream();
@@ -137,12 +157,20 @@ pub async fn fuzz(
         let level = case.mutation.level();
         let wait = match &expectation {
             Expectation::MustClose { .. } if !case.half_close => Wait::Close,
+            // A valid flow written differently must be answered; one using a Topic Alias
+            // (whatever the mutation) must be closed if the CONNACK allows fewer aliases.
             Expectation::Valid {
                 acks,
                 disconnect: false,
+                topic_alias,
                 ..
-            } if matches!(level, Level::None | Level::Stream) && !case.half_close => {
-                Wait::Acks(acks.clone())
+            } if (matches!(level, Level::None | Level::Stream) || *topic_alias > 0)
+                && !case.half_close =>
+            {
+                Wait::Acks {
+                    acks: acks.clone(),
+                    topic_alias: *topic_alias,
+                }
             }
             _ => Wait::Settle,
         };
@@ -202,15 +230,40 @@ pub async fn fuzz(
                                 Oracle::MustClose,
                                 "a malformed packet or protocol error".into(),
                                 format!(
-                                    "{why}; the connection was still open {:?} later, where the specification requires the broker to close it",
-                                    opts.timing.close
+                                    "{why}; the connection was still open {:?} later{}, where the specification requires the broker to close it",
+                                    opts.timing.close,
+                                    disconnect_note(&obs)
                                 ),
-                                statements.clone(),
+                                with_disconnect_statement(statements, &obs),
                                 Vec::new(),
                             ));
                         }
                     }
-                    (Wait::Acks(acks), _) => {
+                    (Wait::Acks { topic_alias, .. }, _)
+                        if net::alias_over_maximum(&obs, *topic_alias) =>
+                    {
+                        *checks.entry("must-close".into()).or_default() += 1;
+                        if !obs.closed {
+                            found.push((
+                                Oracle::MustClose,
+                                "a Topic Alias above the maximum".into(),
+                                format!(
+                                    "a PUBLISH used Topic Alias {topic_alias}, above the Topic Alias Maximum of {} in the broker's CONNACK (a protocol error, 5.0 section 3.3.2.3.4); the connection was still open {:?} later{}",
+                                    obs.connack_alias_max.unwrap_or(0),
+                                    opts.timing.reply,
+                                    disconnect_note(&obs)
+                                ),
+                                with_disconnect_statement(
+                                    &["5.0/MQTT-4.13.1-1".to_owned()],
+                                    &obs,
+                                ),
+                                Vec::new(),
+                            ));
+                        }
+                    }
+                    (Wait::Acks { acks, .. }, _)
+                        if matches!(level, Level::None | Level::Stream) =>
+                    {
                         *checks.entry("valid-flow".into()).or_default() += 1;
                         let missing: Vec<String> = acks
                             .iter()

@@ -2,7 +2,7 @@
 //! writes that sends it. Everything is drawn from the case's own random stream, derived from
 //! the run's seed and the case's number, so a seed always gives the same cases.
 
-use super::fields::{bad_string, field_edge, packet_id, packet_id_of};
+use super::fields::{bad_string, field_edge, packet_id, packet_id_of, property_edge};
 use super::flow::{CaseIds, Flow, below, flow, pick};
 use super::frame::{Frame, reframe, split, varint, with_length};
 use super::kinds::{Level, MutationKind};
@@ -113,6 +113,7 @@ fn apply(rng: &mut Rng, index: u64, flow: &Flow, kind: MutationKind) -> Option<C
     // Mutations of the packets' fields, before encoding.
     match kind {
         MutationKind::FieldEdge => target = Some(field_edge(rng, &mut packets, version)?),
+        MutationKind::PropertyEdge => target = Some(property_edge(rng, &mut packets, version)?),
         MutationKind::PacketIdZero => target = Some(packet_id(rng, &mut packets, None)?),
         MutationKind::PacketIdReused => {
             let first = packets.iter().find_map(packet_id_of)?;
@@ -126,6 +127,7 @@ fn apply(rng: &mut Rng, index: u64, flow: &Flow, kind: MutationKind) -> Option<C
     match kind {
         MutationKind::None
         | MutationKind::FieldEdge
+        | MutationKind::PropertyEdge
         | MutationKind::PacketIdZero
         | MutationKind::PacketIdReused => {}
         MutationKind::LyingLength | MutationKind::NonMinimalLength => {
@@ -371,6 +373,7 @@ mod tests {
         CaseIds {
             client_id: "fz1c1".into(),
             topic: "mqttspec-fuzz/1/1".into(),
+            version: None,
         }
     }
 

@@ -47,6 +47,10 @@ pub struct Observation {
     pub replies: BTreeMap<PacketType, usize>,
     /// Return code of the CONNACK, if one came.
     pub connack_code: Option<u8>,
+    /// The Topic Alias Maximum of a 5.0 CONNACK (absent: 0, no aliases allowed).
+    pub connack_alias_max: Option<u16>,
+    /// The reason code of a DISCONNECT from the broker (5.0), if one came.
+    pub server_disconnect: Option<u8>,
     /// The broker closed the connection (end of stream or reset).
     pub closed: bool,
     /// Bytes from the broker that are no packet in either version.
@@ -58,8 +62,12 @@ pub struct Observation {
 pub enum Wait {
     /// The close, up to `Timing::close`.
     Close,
-    /// These acknowledgements (or a close, or a refusing CONNACK), up to `Timing::reply`.
-    Acks(BTreeMap<PacketType, usize>),
+    /// These acknowledgements (or a close, or a refusing CONNACK), up to `Timing::reply`;
+    /// if the flow used a Topic Alias above the CONNACK's maximum, the close instead.
+    Acks {
+        acks: BTreeMap<PacketType, usize>,
+        topic_alias: u16,
+    },
     /// `Timing::settle` of quiet.
     Settle,
 }
@@ -108,8 +116,20 @@ impl Replies {
             match result {
                 Ok(Some(p)) => {
                     self.buf = copy;
-                    if let Packet::ConnAck(a) = &p {
-                        obs.connack_code.get_or_insert(a.code.0);
+                    match &p {
+                        Packet::ConnAck(a) if obs.connack_code.is_none() => {
+                            obs.connack_code = Some(a.code.0);
+                            let max = a
+                                .properties
+                                .int(mqttspec_codec::PropertyId::TopicAliasMaximum);
+                            obs.connack_alias_max =
+                                Some(max.map_or(0, |m| u16::try_from(m).unwrap_or(u16::MAX)));
+                        }
+                        Packet::Disconnect(d) => {
+                            obs.server_disconnect
+                                .get_or_insert(d.reason_code.map_or(0, |c| c.0));
+                        }
+                        _ => {}
                     }
                     *obs.replies.entry(p.packet_type()).or_default() += 1;
                 }
@@ -190,14 +210,15 @@ pub async fn run_case(
     }
     let (deadline, done): (Instant, Done) = match wait {
         Wait::Close => (Instant::now() + timing.close, Box::new(|o| o.closed)),
-        Wait::Acks(acks) => {
-            let acks = acks.clone();
+        Wait::Acks { acks, topic_alias } => {
+            let (acks, alias) = (acks.clone(), *topic_alias);
             (
                 Instant::now() + timing.reply,
                 Box::new(move |o: &Observation| {
                     o.closed
                         || o.connack_code.is_some_and(|c| c != 0)
                         || (o.connack_code.is_some()
+                            && !alias_over_maximum(o, alias)
                             && acks
                                 .iter()
                                 .all(|(t, n)| o.replies.get(t).copied().unwrap_or(0) >= *n))
@@ -215,6 +236,14 @@ pub async fn run_case(
     }
     reader.abort();
     Ok(obs)
+}
+
+/// Whether the flow's highest Topic Alias is above the maximum of the CONNACK that
+/// accepted it (a protocol error, 5.0 section 3.3.2.3.4).
+pub fn alias_over_maximum(o: &Observation, topic_alias: u16) -> bool {
+    topic_alias > 0
+        && o.connack_code == Some(0)
+        && o.connack_alias_max.is_some_and(|max| topic_alias > max)
 }
 
 /// Why the liveness probe failed.

@@ -6,12 +6,13 @@
 //!   (several connections, raw bytes or generated packets, closes, time advancing), with
 //!   the [`checker`]'s invariants after every event.
 //! - [`decode`], [`frames`]: the codec on any bytes, whole and cut into reads
-//!   ([`codec`], which also builds their seed corpora).
+//!   ([`codec`]; their seed corpora are built by [`seeds`]).
 //! - [`scenario_loader`], [`workload_loader`]: arbitrary text into the loaders, which must
 //!   answer with errors, never a panic.
 
 pub mod checker;
 pub mod codec;
+pub mod seeds;
 
 pub use codec::{decode, frames};
 
