@@ -222,18 +222,22 @@ fn the_command_line_fuzzes_the_embedded_broker() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// The reproducers published for Mosquitto (reports/mosquitto-2.0-fuzz/findings) pass on the
+/// The reproducers published for Mosquitto (reports/mosquitto-2.0-fuzz/findings, and
+/// reports/mosquitto-2.0-fuzz-5.0/findings for the 5.0 run) pass on the
 /// correct reference broker: what fails there is Mosquitto's, not the files'. (Their
 /// SUBSCRIBE packets are raw bytes; the engine counts them as the scenario's subscriptions.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_reproducers_pass_on_the_reference_broker() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/mosquitto-2.0-fuzz/findings");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("the findings folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
+    let reports = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports");
+    let mut files: Vec<PathBuf> = [
+        "mosquitto-2.0-fuzz/findings",
+        "mosquitto-2.0-fuzz-5.0/findings",
+    ]
+    .iter()
+    .flat_map(|d| std::fs::read_dir(reports.join(d)).expect("a findings folder"))
+    .filter_map(|e| e.ok().map(|e| e.path()))
+    .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+    .collect();
     files.sort();
     assert!(!files.is_empty());
     let b = broker(None).await;
