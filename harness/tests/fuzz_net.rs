@@ -393,3 +393,13 @@ fn the_command_line_fuzzes_in_5_0() {
         .expect("mqttspec runs");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v5_packet_after_server_disconnect_is_found_and_replays() {
+    found_and_replayed_v5(
+        "packets_after_server_disconnect",
+        Oracle::AfterDisconnect,
+        200,
+    )
+    .await;
+}

@@ -108,6 +108,7 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
         Oracle::MustClose => "the broker leaves the connection open",
         Oracle::ValidFlow => "a valid flow written differently is not answered",
         Oracle::MalformedReply => "the broker answers with a malformed packet",
+        Oracle::AfterDisconnect => "the broker sends a packet after its DISCONNECT",
         Oracle::Harness => return None,
     };
     let mut y = String::new();
@@ -152,6 +153,15 @@ pub fn scenario(finding: &Finding, case: &Case, seed: u64) -> Option<String> {
                 y,
                 "  - expect_nothing: {{client: f, for: 1s, ignore: [any]}}"
             );
+        }
+        Oracle::AfterDisconnect => {
+            // Whatever comes before the broker's DISCONNECT is passed over; after it, only
+            // the close (5.0/MQTT-3.14.4-1, -2).
+            let _ = writeln!(
+                y,
+                "  - expect: {{client: f, within: 2s, or_close: true, packet: {{disconnect: {{}}}}, ignore: [{{connack: {{}}}}, {{publish: {{}}}}, {{puback: {{}}}}, {{pubrec: {{}}}}, {{pubrel: {{}}}}, {{pubcomp: {{}}}}, {{suback: {{}}}}, {{unsuback: {{}}}}, pingresp, {{auth: {{}}}}]}}"
+            );
+            let _ = writeln!(y, "  - expect_close: {{client: f, within: 2s}}");
         }
         Oracle::ValidFlow => {
             let acks = finding.acks.join(", ");

@@ -135,6 +135,8 @@ pub enum Oracle {
     ValidFlow,
     /// The broker sent bytes that are not a well-formed packet.
     MalformedReply,
+    /// The broker sent a packet after its own DISCONNECT (5.0/MQTT-3.14.4-1).
+    AfterDisconnect,
     /// The harness itself panicked or hung on a case (a bug of mqttspec, not the broker).
     Harness,
 }
@@ -146,6 +148,7 @@ impl Oracle {
             Self::MustClose => "must-close",
             Self::ValidFlow => "valid-flow",
             Self::MalformedReply => "malformed-reply",
+            Self::AfterDisconnect => "after-disconnect",
             Self::Harness => "harness",
         }
     }

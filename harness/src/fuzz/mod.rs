@@ -303,6 +303,19 @@ pub async fn fuzz(
                     }
                     _ => {}
                 }
+                if let Some(t) = obs.after_disconnect {
+                    found.push((
+                        Oracle::AfterDisconnect,
+                        "a packet after the broker's DISCONNECT".into(),
+                        format!(
+                            "the broker sent DISCONNECT 0x{:02X}, then {}",
+                            obs.server_disconnect.unwrap_or(0),
+                            t.name()
+                        ),
+                        vec!["5.0/MQTT-3.14.4-1".to_owned()],
+                        Vec::new(),
+                    ));
+                }
                 if let Some(why) = obs.malformed_reply {
                     found.push((
                         Oracle::MalformedReply,

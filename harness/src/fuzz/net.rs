@@ -51,6 +51,8 @@ pub struct Observation {
     pub connack_alias_max: Option<u16>,
     /// The reason code of a DISCONNECT from the broker (5.0), if one came.
     pub server_disconnect: Option<u8>,
+    /// The first packet the broker sent after its DISCONNECT (5.0/MQTT-3.14.4-1).
+    pub after_disconnect: Option<PacketType>,
     /// The broker closed the connection (end of stream or reset).
     pub closed: bool,
     /// Bytes from the broker that are no packet in either version.
@@ -116,6 +118,9 @@ impl Replies {
             match result {
                 Ok(Some(p)) => {
                     self.buf = copy;
+                    if obs.server_disconnect.is_some() {
+                        obs.after_disconnect.get_or_insert(p.packet_type());
+                    }
                     match &p {
                         Packet::ConnAck(a) if obs.connack_code.is_none() => {
                             obs.connack_code = Some(a.code.0);
