@@ -54,6 +54,8 @@ pub enum ViolationKind {
     Order,
     /// The CONNACK's Session Present was wrong.
     SessionPresent,
+    /// A packet identifier or a QoS 2 stage of the broker's flows was wrong ([`super::flows`]).
+    Flow,
     /// The broker broke the protocol another way (refused, closed, malformed, silent).
     Protocol,
 }
@@ -267,14 +269,18 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
                         "3.1.1/MQTT-3.3.5-1",
                     ]
                 };
-                return Some(fail(
+                let mut v = fail(
                     format!(
                         "client c{} received a copy of {:?} that nothing allows (extra copy, or wrong QoS/RETAIN/DUP)",
                         x.slot, key
                     ),
                     rule,
                     allowed.join("; "),
-                ));
+                );
+                // An empty payload names no message: the first it may be stands for it (the
+                // reproducer counts copies by it).
+                v.msg = v.msg.or(Some(first.msg));
+                return Some(v);
             }
         }
     }

@@ -59,13 +59,18 @@ impl Model {
             let own_will = msg.will && msg.publisher == slot;
             match session.conn.as_ref() {
                 Some(conn) => {
-                    let held = conn.hold && max > 0;
-                    let over = held && session.unacked.len() >= HOLD_LIMIT;
+                    // A connection holding PUBCOMP holds only QoS 2 flows.
+                    let held = (conn.hold && max > 0) || (conn.comp && max == 2);
+                    let over = held && session.unacked.len() + session.released.len() >= HOLD_LIMIT;
                     let must = !own_will && !over;
                     if over {
                         session.lax.push(id);
                     } else if held && must {
-                        session.unacked.push((id, max, false));
+                        if conn.comp {
+                            session.released.push(id);
+                        } else {
+                            session.unacked.push((id, max, false));
+                        }
                     }
                     let conn_no = conn.no;
                     if must && max > 0 && !msg.will {

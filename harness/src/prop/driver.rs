@@ -148,6 +148,7 @@ pub fn run(
         settings.max_ops,
         settings.wills,
         matches!(target, PropTarget::Sim(_)) && settings.network_faults,
+        matches!(target, PropTarget::Sim(_)),
     );
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {

@@ -4,8 +4,13 @@
 //! apply (a publish by a client that is not connected), so that proptest's shrinking,
 //! which removes operations and simplifies their fields, always yields a runnable case.
 
+pub use crate::model::Hold;
 use proptest::prelude::*;
 use std::fmt;
+
+/// The keep alive of a connection that a `Silence` operation may end (seconds): short, so
+/// that the broker's close (1.5 times it, 3.1.1/MQTT-3.1.2-24) comes soon.
+pub const SHORT_KEEP_ALIVE: u16 = 2;
 
 /// Topic names, relative to the case's prefix: collision-prone, with empty levels.
 /// (`$` topics are left out: every name carries the case's prefix, so a leading-`$` name
@@ -38,12 +43,14 @@ pub struct WillOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// Connects the client; on a connected one, a takeover by a new connection.
-    /// `hold`: the connection never acknowledges the QoS 1/2 messages it receives.
+    /// `hold`: what the connection leaves unacknowledged ([`Hold`]). `keep_alive`: 60, or
+    /// [`SHORT_KEEP_ALIVE`], with which the client pings on its own until a `Silence`.
     Connect {
         c: u8,
         clean: bool,
         will: Option<WillOp>,
-        hold: bool,
+        hold: Hold,
+        keep_alive: u16,
     },
     Disconnect {
         c: u8,
@@ -66,6 +73,26 @@ pub enum Op {
         c: u8,
         filters: Vec<u8>,
     },
+    /// Nothing happens for `ms` milliseconds (time-dependent faults; cheap in the
+    /// simulator's virtual time, rare over TCP).
+    Idle {
+        c: u8,
+        ms: u16,
+    },
+    /// The client's connection (with a short keep alive) falls silent and stays open: the
+    /// broker must close it within 1.5 times the keep alive (3.1.1/MQTT-3.1.2-24) and
+    /// publish its will (3.1.1/MQTT-3.1.2-8).
+    Silence {
+        c: u8,
+    },
+    /// A QoS 2 PUBLISH sent twice (the second with DUP 1, the same identifier) before
+    /// PUBREL: delivered once (method B, 3.1.1/MQTT-4.3.3-2).
+    PublishTwice {
+        c: u8,
+        topic: u8,
+        retain: bool,
+        size: Size,
+    },
     /// `count` messages alike, one after the other (queues of several messages).
     Publish {
         c: u8,
@@ -84,6 +111,9 @@ impl Op {
             | Op::Disconnect { c }
             | Op::Drop { c }
             | Op::Partition { c, .. }
+            | Op::Idle { c, .. }
+            | Op::Silence { c }
+            | Op::PublishTwice { c, .. }
             | Op::Subscribe { c, .. }
             | Op::Unsubscribe { c, .. }
             | Op::Publish { c, .. } => *c,
@@ -107,6 +137,7 @@ impl fmt::Display for Op {
                 clean,
                 will,
                 hold,
+                keep_alive,
             } => {
                 write!(f, "c{c} connect clean={}", u8::from(*clean))?;
                 if let Some(w) = will {
@@ -119,11 +150,29 @@ impl fmt::Display for Op {
                         if w.empty { " empty" } else { "" }
                     )?;
                 }
-                if *hold {
-                    write!(f, " holding acks")?;
+                match hold {
+                    Hold::No => {}
+                    Hold::All => write!(f, " holding acks")?,
+                    Hold::Comp => write!(f, " holding PUBCOMP")?,
+                }
+                if *keep_alive != 60 {
+                    write!(f, " keep alive {keep_alive}s")?;
                 }
                 Ok(())
             }
+            Op::Idle { c: _, ms } => write!(f, "idle {ms}ms"),
+            Op::Silence { c } => write!(f, "c{c} falls silent"),
+            Op::PublishTwice {
+                c,
+                topic: t,
+                retain,
+                size,
+            } => write!(
+                f,
+                "c{c} publish {:?} qos 2 retain {} {size:?}, sent twice before PUBREL",
+                topic(*t),
+                u8::from(*retain)
+            ),
             Op::Disconnect { c } => write!(f, "c{c} disconnect"),
             Op::Drop { c } => write!(f, "c{c} drop"),
             Op::Partition { c, ms } => write!(f, "c{c} partition {ms}ms"),
@@ -188,33 +237,50 @@ fn filter_index() -> impl Strategy<Value = u8> {
     prop_oneof![1 => prop::sample::select(vec![0u8, 4, 5, 6]), 1 => 0..FILTERS.len() as u8]
 }
 
-fn op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
+/// What a connection holds: acknowledges everything most of the time.
+fn hold() -> impl Strategy<Value = Hold> {
+    prop_oneof![12 => Just(Hold::No), 7 => Just(Hold::All), 3 => Just(Hold::Comp)]
+}
+
+fn keep_alive() -> impl Strategy<Value = u16> {
+    prop_oneof![8 => Just(60u16), 1 => Just(SHORT_KEEP_ALIVE)]
+}
+
+/// Weights are tenths: `slow` (the operations that let time pass) is 10 in the simulator,
+/// 1 over TCP, where their seconds are real.
+fn op(wills: bool, faults: bool, slow: u32) -> impl Strategy<Value = Op> {
     let mut arms: Vec<(u32, BoxedStrategy<Op>)> =
         vec![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
         (
-            4,
-            (client(), prop::bool::weighted(0.25), will(wills), prop::bool::weighted(0.4))
-                .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold })
+            40,
+            (client(), prop::bool::weighted(0.25), will(wills), hold(), keep_alive())
+                .prop_map(|(c, clean, will, hold, keep_alive)| Op::Connect {
+                    c,
+                    clean,
+                    will,
+                    hold,
+                    keep_alive,
+                })
                 .boxed(),
         ),
-        (1, client().prop_map(|c| Op::Disconnect { c }).boxed()),
-        (3, client().prop_map(|c| Op::Drop { c }).boxed()),
+        (10, client().prop_map(|c| Op::Disconnect { c }).boxed()),
+        (30, client().prop_map(|c| Op::Drop { c }).boxed()),
         (
-            3,
+            30,
             (client(), prop::collection::vec((filter_index(), grant()), 1..=3))
                 .prop_map(|(c, filters)| Op::Subscribe { c, filters })
                 .boxed(),
         ),
         (
-            1,
+            10,
             (client(), prop::collection::vec(filter_index(), 1..=2))
                 .prop_map(|(c, filters)| Op::Unsubscribe { c, filters })
                 .boxed(),
         ),
         (
-            6,
+            60,
             (
                 client(),
                 topic_index(),
@@ -233,10 +299,33 @@ fn op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
                 })
                 .boxed(),
         ),
+        (
+            10,
+            (
+                client(),
+                topic_index(),
+                prop::bool::weighted(0.3),
+                prop_oneof![6 => Just(Size::Small), 1 => Just(Size::Empty)],
+            )
+                .prop_map(|(c, topic, retain, size)| Op::PublishTwice {
+                    c,
+                    topic,
+                    retain,
+                    size,
+                })
+                .boxed(),
+        ),
+        (
+            slow,
+            (client(), 1000u16..=3000)
+                .prop_map(|(c, ms)| Op::Idle { c, ms })
+                .boxed(),
+        ),
+        (slow, client().prop_map(|c| Op::Silence { c }).boxed()),
     ];
     if faults {
         arms.push((
-            2,
+            20,
             (client(), 100u16..=800)
                 .prop_map(|(c, ms)| Op::Partition { c, ms })
                 .boxed(),
@@ -278,7 +367,8 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
                     c,
                     clean: false,
                     will: w,
-                    hold: true,
+                    hold: Hold::All,
+                    keep_alive: 60,
                 }),
                 Some(Op::Subscribe {
                     c,
@@ -301,7 +391,8 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
                     c,
                     clean: false,
                     will: None,
-                    hold: false,
+                    hold: Hold::No,
+                    keep_alive: 60,
                 }),
             ];
             ops.into_iter()
@@ -311,11 +402,48 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
         })
 }
 
+/// A will on a connection with a short keep alive that then falls silent: the keep alive
+/// runs out and the will must be published (3.1.1/MQTT-3.1.2-24, -8). With `keep` flags,
+/// as [`inflight_unsubscribe`].
+fn silent_will() -> impl Strategy<Value = Vec<Op>> {
+    (
+        client(),
+        topic_index(),
+        0u8..3,
+        any::<bool>(),
+        prop::array::uniform2(prop::bool::weighted(0.999)),
+    )
+        .prop_map(|(c, topic, qos, retain, keep)| {
+            let ops = [
+                Op::Connect {
+                    c,
+                    clean: false,
+                    will: Some(WillOp {
+                        topic,
+                        qos,
+                        retain,
+                        empty: false,
+                    }),
+                    hold: Hold::No,
+                    keep_alive: SHORT_KEEP_ALIVE,
+                },
+                Op::Silence { c },
+            ];
+            ops.into_iter()
+                .zip(keep)
+                .filter_map(|(op, k)| k.then_some(op))
+                .collect()
+        })
+}
+
 /// An independent operation most of the time, sometimes a pattern of several.
-fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Op>> {
+fn segment(wills: bool, faults: bool, sim: bool) -> impl Strategy<Value = Vec<Op>> {
+    let slow = if sim { 10 } else { 1 };
+    let patterns = if wills { slow } else { 0 };
     prop_oneof![
-        24 => op(wills, faults).prop_map(|o| vec![o]),
-        1 => inflight_unsubscribe(wills),
+        240 => op(wills, faults, slow).prop_map(|o| vec![o]),
+        10 => inflight_unsubscribe(wills),
+        patterns => silent_will(),
     ]
 }
 
@@ -327,17 +455,19 @@ pub struct Case {
 }
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
-/// `faults`: network-fault operations (partitions), for the simulator.
+/// `faults`: network-fault operations (partitions), for the simulator. `sim`: operations
+/// that let time pass are common (virtual time), else rare.
 pub fn case(
     max_clients: u8,
     max_ops: usize,
     wills: bool,
     faults: bool,
+    sim: bool,
 ) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(segment(wills, faults), 1..=max_ops.max(1)),
+        prop::collection::vec(segment(wills, faults, sim), 1..=max_ops.max(1)),
     )
         .prop_map(move |(clients, segments)| Case {
             clients,
@@ -358,6 +488,9 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::Disconnect { c }
     | Op::Drop { c }
     | Op::Partition { c, .. }
+    | Op::Idle { c, .. }
+    | Op::Silence { c }
+    | Op::PublishTwice { c, .. }
     | Op::Subscribe { c, .. }
     | Op::Unsubscribe { c, .. }
     | Op::Publish { c, .. }) = op;

@@ -6,7 +6,7 @@
 
 use super::exec::Done;
 use crate::model::judge::ViolationKind;
-use crate::model::{ConnNo, Model, Obligation, Slot, Violation};
+use crate::model::{ConnNo, Hold, Model, MsgId, Obligation, Slot, Violation};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -33,6 +33,20 @@ struct Writer<'a> {
     live: BTreeMap<Slot, ConnNo>,
     /// Next packet identifier per scenario client name.
     pids: BTreeMap<String, u16>,
+    /// What each connection leaves unacknowledged (`auto_ack: false` unless `No`).
+    modes: BTreeMap<ConnNo, Hold>,
+    /// Saved packet identifiers (variable names) of the copies each client's session
+    /// received of a message: a resend must carry it (3.1.1/MQTT-4.4.0-1).
+    saved: BTreeMap<(Slot, MsgId), Vec<String>>,
+    /// Identifiers a holding connection leaves unacknowledged, last one last: a new
+    /// message must not take the last (3.1.1/MQTT-2.3.1-4).
+    held: BTreeMap<ConnNo, Vec<String>>,
+    /// Identifiers whose PUBREL a client left unanswered, per client: resent on resume.
+    released: BTreeMap<Slot, Vec<String>>,
+    /// Saved variables so far.
+    vars: usize,
+    /// How long the step's required copies may take.
+    within: String,
 }
 
 impl Writer<'_> {
@@ -72,7 +86,11 @@ impl Writer<'_> {
     fn counted(&self, o: &Obligation) -> bool {
         self.violation.kind == ViolationKind::Unexpected
             && self.violation.slot == Some(o.slot)
-            && self.violation.msg == Some(o.msg)
+            && self
+                .violation
+                .msg
+                .and_then(|m| self.model.message(m))
+                .is_some_and(|m| m.key == o.key)
             && self
                 .model
                 .obligations()
@@ -140,6 +158,60 @@ impl Writer<'_> {
         self.line(&line);
     }
 
+    fn var(&mut self) -> String {
+        self.vars += 1;
+        format!("p{}", self.vars)
+    }
+
+    /// A required copy on a connection that acknowledges by the script (`auto_ack:
+    /// false`), or a resend whose identifier is known: one `expect` that saves the
+    /// identifier (and states it, or the one it must not be), then the acknowledgements
+    /// the connection's mode sends.
+    fn must_one(&mut self, name: &str, conn: ConnNo, o: &Obligation, p: String, ignore: &str) {
+        let mode = self.modes.get(&conn).copied().unwrap_or_default();
+        let qos = o.must_qos.unwrap_or(0);
+        let mut p = p;
+        let earlier = self.saved.get(&(o.slot, o.msg)).filter(|v| v.len() == 1);
+        let constraint = match (o.dup, earlier, self.held.get(&conn).and_then(|h| h.last())) {
+            (true, Some(v), _) => Some(format!("packet_id: \"${{{}}}\"", v[0])),
+            (false, _, Some(last)) if mode == Hold::All => {
+                Some(format!("packet_id_not: \"${{{last}}}\""))
+            }
+            _ => None,
+        };
+        if let Some(c) = constraint
+            && p.ends_with("}}")
+        {
+            p.truncate(p.len() - 2);
+            let _ = write!(p, ", {c}}}}}");
+        }
+        let var = self.var();
+        let within = self.within.clone();
+        self.line(&format!(
+            "expect: {{client: {name}, packet: {p}, ignore: {ignore}, within: {within}, save: {{{var}: packet_id}}}}"
+        ));
+        self.saved
+            .entry((o.slot, o.msg))
+            .or_default()
+            .push(var.clone());
+        match (mode, qos) {
+            (Hold::All, _) => self.held.entry(conn).or_default().push(var),
+            (Hold::Comp, 1) => self.line(&format!(
+                "send: {{client: {name}, packet: {{puback: {{packet_id: \"${{{var}}}\"}}}}}}"
+            )),
+            (Hold::Comp, 2) => {
+                self.line(&format!(
+                    "send: {{client: {name}, packet: {{pubrec: {{packet_id: \"${{{var}}}\"}}}}}}"
+                ));
+                self.line(&format!(
+                    "expect: {{client: {name}, packet: {{pubrel: {{packet_id: \"${{{var}}}\"}}}}, ignore: {ignore}}}"
+                ));
+                self.released.entry(o.slot).or_default().push(var);
+            }
+            _ => {}
+        }
+    }
+
     fn musts(&mut self, op: usize) {
         let mut by_conn: BTreeMap<(Slot, ConnNo), Vec<&Obligation>> = BTreeMap::new();
         for o in self
@@ -166,16 +238,27 @@ impl Writer<'_> {
                     self.pattern(o, qos, true)
                 })
                 .collect();
-            if self.violation.kind == ViolationKind::Order && self.violation.slot == Some(slot) {
+            let within = self.within.clone();
+            let scripted = self.modes.get(&conn).is_some_and(|m| *m != Hold::No);
+            if patterns.len() == 1
+                && list.len() == 1
+                && list[0].must_qos.unwrap_or(0) > 0
+                && (scripted || list[0].dup)
+            {
+                let o = list[0].clone();
+                self.must_one(&name, conn, &o, patterns[0].clone(), &ignore);
+            } else if self.violation.kind == ViolationKind::Order
+                && self.violation.slot == Some(slot)
+            {
                 for p in patterns {
                     let line = format!(
-                        "expect: {{client: {name}, packet: {p}, ignore: {ignore}, within: 3s}}"
+                        "expect: {{client: {name}, packet: {p}, ignore: {ignore}, within: {within}}}"
                     );
                     self.line(&line);
                 }
             } else if !patterns.is_empty() {
                 let line = format!(
-                    "expect: {{client: {name}, all_of: [{}], ignore: {ignore}, within: 3s}}",
+                    "expect: {{client: {name}, all_of: [{}], ignore: {ignore}, within: {within}}}",
                     patterns.join(", ")
                 );
                 self.line(&line);
@@ -184,6 +267,7 @@ impl Writer<'_> {
     }
 
     fn step(&mut self, index: usize, done: &Done) {
+        self.within = "3s".to_owned();
         match done {
             Done::Connect {
                 slot,
@@ -191,6 +275,7 @@ impl Writer<'_> {
                 clean,
                 will,
                 hold,
+                keep_alive,
                 session_present,
                 took_over,
             } => {
@@ -208,8 +293,11 @@ impl Writer<'_> {
                 let mut line = format!(
                     "connect: {{client: {name}, client_id: {}, clean_session: {clean}, auto_ack: {}",
                     q(&format!("${{client}}c{slot}")),
-                    !hold
+                    *hold == Hold::No
                 );
+                if *keep_alive != 60 {
+                    let _ = write!(line, ", keep_alive: {keep_alive}");
+                }
                 if let Some(w) = will {
                     let _ = write!(
                         line,
@@ -233,8 +321,46 @@ impl Writer<'_> {
                     );
                     self.line(&line);
                 }
+                self.modes.insert(*conn, *hold);
+                if *session_present {
+                    // The PUBRELs the session left unanswered come again with their
+                    // identifiers (3.1.1/MQTT-4.4.0-1).
+                    let released = self.released.remove(slot).unwrap_or_default();
+                    let ignore = self.ignore(*slot);
+                    for var in &released {
+                        self.line(&format!(
+                            "expect: {{client: {name}, packet: {{pubrel: {{packet_id: \"${{{var}}}\"}}}}, ignore: {ignore}, within: 3s, statements: [3.1.1/MQTT-4.4.0-1]}}"
+                        ));
+                        if *hold == Hold::All {
+                            self.line(&format!(
+                                "send: {{client: {name}, packet: {{pubcomp: {{packet_id: \"${{{var}}}\"}}}}}}"
+                            ));
+                        }
+                    }
+                    if *hold == Hold::Comp {
+                        self.released.insert(*slot, released);
+                    }
+                } else {
+                    self.released.remove(slot);
+                    self.saved.retain(|(s, _), _| s != slot);
+                }
                 self.names.insert(*conn, name);
                 self.live.insert(*slot, *conn);
+            }
+            Done::Idle { ms } => self.line(&format!("sleep: {ms}ms")),
+            Done::Silence {
+                slot,
+                conn,
+                keep_alive,
+            } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.quiet(*slot, &name);
+                self.line(&format!("silence: {{client: {name}}}"));
+                self.live.remove(slot);
+                // The close comes within 1.5 times the keep alive; the will after it.
+                self.within = format!("{}ms", u64::from(*keep_alive) * 1500 + 3000);
             }
             Done::Disconnect { slot, conn } | Done::Drop { slot, conn } => {
                 let Some(name) = self.names.get(conn).cloned() else {
@@ -259,6 +385,7 @@ impl Writer<'_> {
                 conn,
                 filters,
                 slot: _,
+                suback_checked,
             } => {
                 let Some(name) = self.names.get(conn).cloned() else {
                     return;
@@ -272,7 +399,11 @@ impl Writer<'_> {
                     "send: {{client: {name}, packet: {{subscribe: {{packet_id: {pid}, filters: [{}]}}}}}}",
                     list.join(", ")
                 ));
-                self.ack(&name, "suback", pid);
+                if *suback_checked {
+                    self.suback_codes(&name, pid, filters);
+                } else {
+                    self.ack(&name, "suback", pid);
+                }
             }
             Done::Unsubscribe { conn, filters, .. } => {
                 let Some(name) = self.names.get(conn).cloned() else {
@@ -286,7 +417,9 @@ impl Writer<'_> {
                 ));
                 self.ack(&name, "unsuback", pid);
             }
-            Done::Publish { conn, msg, .. } => {
+            Done::Publish {
+                conn, msg, twice, ..
+            } => {
                 let Some(name) = self.names.get(conn).cloned() else {
                     return;
                 };
@@ -303,6 +436,17 @@ impl Writer<'_> {
                     msg.qos,
                     msg.retain
                 ));
+                if *twice {
+                    // Again before PUBREL, DUP 1: PUBREC again, no second delivery
+                    // (3.1.1/MQTT-4.3.3-2).
+                    self.line(&format!(
+                        "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: 2, retain: {}, dup: true{id}}}}}}}",
+                        topic(&msg.topic),
+                        payload_text(&msg.payload),
+                        msg.retain
+                    ));
+                    self.ack(&name, "pubrec", pid);
+                }
                 match msg.qos {
                     0 => {
                         self.line(&format!("send: {{client: {name}, packet: pingreq}}"));
@@ -325,6 +469,39 @@ impl Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    /// The SUBACK of a SUBSCRIBE whose SUBACK was wrong: one code per filter, each the QoS
+    /// asked or lower, or 0x80 (3.1.1/MQTT-3.8.4-5, 3.9.3): every such list is allowed.
+    fn suback_codes(&mut self, name: &str, pid: u16, filters: &[(String, u8)]) {
+        let mut lists: Vec<Vec<u8>> = vec![Vec::new()];
+        for (_, asked) in filters {
+            let mut next = Vec::new();
+            for l in &lists {
+                for code in (0..=*asked).chain([0x80]) {
+                    let mut l = l.clone();
+                    l.push(code);
+                    next.push(l);
+                }
+            }
+            lists = next;
+        }
+        let alts: Vec<String> = lists
+            .iter()
+            .map(|l| {
+                let codes: Vec<String> = l.iter().map(ToString::to_string).collect();
+                format!(
+                    "{{suback: {{packet_id: {pid}, codes: [{}]}}}}",
+                    codes.join(", ")
+                )
+            })
+            .collect();
+        self.line(&format!(
+            "expect: {{client: {name}, any_of: [{}], ignore: [{{pubrel: {{}}}}], statements: [3.1.1/MQTT-3.8.4-5]}}",
+            alts.join(", ")
+        ));
+    }
+}
+
 /// The scenario file for a finding.
 pub fn scenario(
     done: &[(super::ops::Op, Done)],
@@ -339,6 +516,12 @@ pub fn scenario(
         names: BTreeMap::new(),
         live: BTreeMap::new(),
         pids: BTreeMap::new(),
+        modes: BTreeMap::new(),
+        saved: BTreeMap::new(),
+        held: BTreeMap::new(),
+        released: BTreeMap::new(),
+        vars: 0,
+        within: "3s".to_owned(),
     };
     for (i, (_, d)) in done.iter().enumerate() {
         w.step(i, d);

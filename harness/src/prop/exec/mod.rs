@@ -10,7 +10,9 @@ use super::conn::{Conn, Inner, Shared};
 use super::ops::{Case, Op, Size, filter, topic};
 use crate::engine::transport::Endpoint;
 use crate::model::judge::{self, ViolationKind};
-use crate::model::{ConnNo, Key, Message, Model, MsgId, Observed, Slot, Violation, WillSpec};
+use crate::model::{
+    ConnNo, Hold, Key, Message, Model, MsgId, Observed, Slot, Violation, WillSpec, flows,
+};
 use mqttspec_codec::{
     Connect, Disconnect, Packet, ProtocolVersion, Publish, QoS, Subscribe, Subscription,
     Unsubscribe, Will,
@@ -48,9 +50,19 @@ pub enum Done {
         conn: ConnNo,
         clean: bool,
         will: Option<WillSpec>,
-        hold: bool,
+        hold: Hold,
+        keep_alive: u16,
         session_present: bool,
         took_over: Option<ConnNo>,
+    },
+    Idle {
+        ms: u64,
+    },
+    /// The connection fell silent; the broker closed it (keep alive).
+    Silence {
+        slot: Slot,
+        conn: ConnNo,
+        keep_alive: u16,
     },
     Disconnect {
         slot: Slot,
@@ -69,6 +81,8 @@ pub enum Done {
         slot: Slot,
         conn: ConnNo,
         filters: Vec<(String, u8)>,
+        /// The SUBACK was wrong: the reproducer states the codes a correct one may have.
+        suback_checked: bool,
     },
     Unsubscribe {
         slot: Slot,
@@ -79,6 +93,8 @@ pub enum Done {
         slot: Slot,
         conn: ConnNo,
         msg: Message,
+        /// A QoS 2 PUBLISH sent again with DUP 1 before PUBREL.
+        twice: bool,
     },
 }
 
@@ -227,6 +243,14 @@ impl Exec {
 
     fn errors(&self) -> Option<Violation> {
         let inner = self.shared.lock();
+        if let Some(e) = inner.before_connack.first() {
+            return Some(protocol(
+                "the broker sent a packet before the CONNACK".into(),
+                &["3.1.1/MQTT-3.2.0-1"],
+                "the CONNACK first",
+                e.clone(),
+            ));
+        }
         inner.errors.first().map(|e| {
             protocol(
                 "the broker sent a malformed packet".into(),
@@ -235,6 +259,23 @@ impl Exec {
                 e.clone(),
             )
         })
+    }
+
+    /// Packet identifiers and QoS 2 stages ([`flows`]) of what came so far.
+    fn flows(&self, inner: &Inner, obs: &[Observed]) -> flows::Verdict {
+        flows::judge(&self.model, obs, &inner.wire, &inner.closed)
+    }
+
+    /// Everything judged on what came so far: an arrival nothing allows first, then a
+    /// required one that has not come.
+    fn judge_all(&self) -> Option<Violation> {
+        let inner = self.shared.lock();
+        let obs = self.observed(&inner);
+        let f = self.flows(&inner, &obs);
+        judge::unexpected(&self.model, &obs)
+            .or(f.unexpected)
+            .or_else(|| judge::missing(&self.model, &obs))
+            .or(f.missing)
     }
 
     /// Waits for the acknowledgement `want` accepts on connection `no`.
@@ -305,11 +346,11 @@ impl Exec {
         let deadline = Instant::now() + self.cfg.must_wait;
         self.shared
             .wait_until(deadline, |i| {
-                judge::missing(&self.model, &self.observed(i)).is_none()
+                let obs = self.observed(i);
+                judge::missing(&self.model, &obs).is_none() && self.flows(i, &obs).missing.is_none()
             })
             .await;
-        let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all()
     }
 
     /// At the end: quiet for `quiet` (within ten times that at most), then judge
@@ -330,8 +371,7 @@ impl Exec {
         if let Some(v) = self.errors() {
             return Some(v);
         }
-        let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all()
     }
 
     async fn close_all(&mut self) {
