@@ -16,6 +16,8 @@ pub mod topic;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 
 use std::collections::BTreeMap;
 

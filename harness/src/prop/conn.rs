@@ -88,6 +88,8 @@ enum Out {
     /// A PINGREQ of the keep-alive pinger (its PINGRESP is not an acknowledgement the
     /// executor waits for).
     Ping,
+    /// Packets written together, in order.
+    Batch(Vec<Packet>),
     /// Closes the sending side (the broker reads end of stream).
     Shutdown,
 }
@@ -137,9 +139,10 @@ impl Conn {
         tokio::spawn(async move {
             while let Some(out) = rx.recv().await {
                 wgate.passable().await;
-                let (p, pinger) = match out {
-                    Out::Packet(p) => (p, false),
-                    Out::Ping => (Box::new(Packet::PingReq), true),
+                let (batch, pinger) = match out {
+                    Out::Packet(p) => (vec![*p], false),
+                    Out::Batch(b) => (b, false),
+                    Out::Ping => (vec![Packet::PingReq], true),
                     Out::Shutdown => {
                         let _ = w.shutdown().await;
                         break;
@@ -149,23 +152,25 @@ impl Conn {
                     // Silent, but the socket stays open: only the keep alive can end it.
                     continue;
                 }
-                if matches!(*p, Packet::PingReq) {
-                    wpings
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push_back(pinger);
-                }
-                {
-                    {
-                        let Ok(bytes) = p.to_bytes(ProtocolVersion::V311) else {
-                            continue;
-                        };
-                        // Traced before it leaves, so that the answer comes after it.
-                        wshared.event(|i| i.trace.push(format!("#{no} {} -> {p:?}", who(slot))));
-                        if w.write_all(&bytes).await.is_err() {
-                            break;
-                        }
+                // A batch goes out in one write: nothing the reader answers meanwhile
+                // comes between its packets.
+                let mut bytes = Vec::new();
+                for p in &batch {
+                    let Ok(b) = p.to_bytes(ProtocolVersion::V311) else {
+                        continue;
+                    };
+                    if matches!(p, Packet::PingReq) {
+                        wpings
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push_back(pinger);
                     }
+                    // Traced before it leaves, so that the answer comes after it.
+                    wshared.event(|i| i.trace.push(format!("#{no} {} -> {p:?}", who(slot))));
+                    bytes.extend_from_slice(&b);
+                }
+                if w.write_all(&bytes).await.is_err() {
+                    break;
                 }
             }
         });
@@ -244,6 +249,11 @@ impl Conn {
 
     pub fn send(&self, p: Packet) {
         let _ = self.tx.send(Out::Packet(Box::new(p)));
+    }
+
+    /// Sends packets in one write, so that no answer of the reader comes between them.
+    pub fn send_batch(&self, packets: Vec<Packet>) {
+        let _ = self.tx.send(Out::Batch(packets));
     }
 
     /// Nothing passes either way for `d`.

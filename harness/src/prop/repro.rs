@@ -45,6 +45,8 @@ struct Writer<'a> {
     released: BTreeMap<Slot, Vec<String>>,
     /// Saved variables so far.
     vars: usize,
+    /// Scenario clients silenced (not to be used again).
+    silenced: std::collections::BTreeSet<String>,
     /// How long the step's required copies may take.
     within: String,
 }
@@ -280,8 +282,11 @@ impl Writer<'_> {
                 took_over,
             } => {
                 // A takeover needs a second scenario client with the same client id.
+                // A silenced scenario client cannot be used again: a new name.
                 let name = if took_over.is_some() {
                     format!("c{slot}t{conn}")
+                } else if self.silenced.contains(&format!("c{slot}")) {
+                    format!("c{slot}s{conn}")
                 } else {
                     format!("c{slot}")
                 };
@@ -359,8 +364,10 @@ impl Writer<'_> {
                 self.quiet(*slot, &name);
                 self.line(&format!("silence: {{client: {name}}}"));
                 self.live.remove(slot);
-                // The close comes within 1.5 times the keep alive; the will after it.
-                self.within = format!("{}ms", u64::from(*keep_alive) * 1500 + 3000);
+                self.silenced.insert(name);
+                // The broker closes the connection within 1.5 times the keep alive of the
+                // last packet (the scenario client does not ping), then publishes the will.
+                self.line(&format!("sleep: {}ms", u64::from(*keep_alive) * 1500 + 500));
             }
             Done::Disconnect { slot, conn } | Done::Drop { slot, conn } => {
                 let Some(name) = self.names.get(conn).cloned() else {
@@ -521,6 +528,7 @@ pub fn scenario(
         held: BTreeMap::new(),
         released: BTreeMap::new(),
         vars: 0,
+        silenced: Default::default(),
         within: "3s".to_owned(),
     };
     for (i, (_, d)) in done.iter().enumerate() {

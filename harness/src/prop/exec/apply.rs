@@ -260,11 +260,11 @@ impl Exec {
             again.dup = true;
             again
         });
-        c.send(Packet::Publish(p));
-        if let Some(again) = again {
-            // Right behind the first, so that the broker reads it before the PUBREL the
-            // connection sends on the first PUBREC.
-            c.send(Packet::Publish(again));
+        match again {
+            // In one write with the first, so that the broker reads it before the PUBREL
+            // the connection sends on the first PUBREC.
+            Some(again) => c.send_batch(vec![Packet::Publish(p), Packet::Publish(again)]),
+            None => c.send(Packet::Publish(p)),
         }
         if q == 0 {
             // A PINGRESP after the PUBLISH: the broker has read it.
