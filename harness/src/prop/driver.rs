@@ -41,6 +41,8 @@ pub struct Settings {
     pub wills: bool,
     /// In the simulator, generate network faults (partitions) too.
     pub network_faults: bool,
+    /// Generate short keep alives and connections that fall silent.
+    pub silence: bool,
 }
 
 impl Settings {
@@ -58,6 +60,7 @@ impl Settings {
             password: None,
             wills: true,
             network_faults: true,
+            silence: true,
         }
     }
 }
@@ -149,6 +152,7 @@ pub fn run(
         settings.wills,
         matches!(target, PropTarget::Sim(_)) && settings.network_faults,
         matches!(target, PropTarget::Sim(_)),
+        settings.silence,
     );
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {

@@ -242,20 +242,31 @@ fn hold() -> impl Strategy<Value = Hold> {
     prop_oneof![12 => Just(Hold::No), 7 => Just(Hold::All), 3 => Just(Hold::Comp)]
 }
 
-fn keep_alive() -> impl Strategy<Value = u16> {
-    prop_oneof![8 => Just(60u16), 1 => Just(SHORT_KEEP_ALIVE)]
+fn keep_alive(silence: bool) -> BoxedStrategy<u16> {
+    if silence {
+        prop_oneof![8 => Just(60u16), 1 => Just(SHORT_KEEP_ALIVE)].boxed()
+    } else {
+        Just(60u16).boxed()
+    }
 }
 
 /// Weights are tenths: `slow` (the operations that let time pass) is 10 in the simulator,
-/// 1 over TCP, where their seconds are real.
-fn op(wills: bool, faults: bool, slow: u32) -> impl Strategy<Value = Op> {
+/// 1 over TCP, where their seconds are real. `silence`: short keep alives and silent
+/// connections.
+fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Value = Op> {
     let mut arms: Vec<(u32, BoxedStrategy<Op>)> =
         vec![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
         (
             40,
-            (client(), prop::bool::weighted(0.25), will(wills), hold(), keep_alive())
+            (
+                client(),
+                prop::bool::weighted(0.25),
+                will(wills),
+                hold(),
+                keep_alive(silence),
+            )
                 .prop_map(|(c, clean, will, hold, keep_alive)| Op::Connect {
                     c,
                     clean,
@@ -321,8 +332,10 @@ fn op(wills: bool, faults: bool, slow: u32) -> impl Strategy<Value = Op> {
                 .prop_map(|(c, ms)| Op::Idle { c, ms })
                 .boxed(),
         ),
-        (slow, client().prop_map(|c| Op::Silence { c }).boxed()),
     ];
+    if silence {
+        arms.push((slow, client().prop_map(|c| Op::Silence { c }).boxed()));
+    }
     if faults {
         arms.push((
             20,
@@ -437,14 +450,22 @@ fn silent_will() -> impl Strategy<Value = Vec<Op>> {
 }
 
 /// An independent operation most of the time, sometimes a pattern of several.
-fn segment(wills: bool, faults: bool, sim: bool) -> impl Strategy<Value = Vec<Op>> {
+fn segment(wills: bool, faults: bool, sim: bool, silence: bool) -> impl Strategy<Value = Vec<Op>> {
     let slow = if sim { 10 } else { 1 };
-    let patterns = if wills { slow } else { 0 };
-    prop_oneof![
-        240 => op(wills, faults, slow).prop_map(|o| vec![o]),
-        10 => inflight_unsubscribe(wills),
-        patterns => silent_will(),
-    ]
+    let mut arms: Vec<(u32, BoxedStrategy<Vec<Op>>)> = vec![
+        (
+            240,
+            op(wills, faults, slow, silence)
+                .prop_map(|o| vec![o])
+                .boxed(),
+        ),
+        (10, inflight_unsubscribe(wills).boxed()),
+    ];
+    // Proptest refuses arms of weight 0: left out instead.
+    if wills && silence {
+        arms.push((slow, silent_will().boxed()));
+    }
+    proptest::strategy::Union::new_weighted(arms)
 }
 
 /// A case: how many clients (2 to `max_clients`) and the operations.
@@ -456,18 +477,20 @@ pub struct Case {
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
 /// `faults`: network-fault operations (partitions), for the simulator. `sim`: operations
-/// that let time pass are common (virtual time), else rare.
+/// that let time pass are common (virtual time), else rare. `silence`: short keep alives
+/// and connections that fall silent.
 pub fn case(
     max_clients: u8,
     max_ops: usize,
     wills: bool,
     faults: bool,
     sim: bool,
+    silence: bool,
 ) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(segment(wills, faults, sim), 1..=max_ops.max(1)),
+        prop::collection::vec(segment(wills, faults, sim, silence), 1..=max_ops.max(1)),
     )
         .prop_map(move |(clients, segments)| Case {
             clients,
@@ -495,4 +518,40 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::Unsubscribe { c, .. }
     | Op::Publish { c, .. }) = op;
     *c %= clients;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    /// Every combination of the generator's switches builds (proptest refuses arms of
+    /// weight 0) and yields runnable cases; without silence, no short keep alive.
+    #[test]
+    fn every_switch_combination_generates() {
+        for bits in 0..16u8 {
+            let (wills, faults, sim, silence) =
+                (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0);
+            let strategy = case(4, 12, wills, faults, sim, silence);
+            let mut runner = TestRunner::deterministic();
+            for _ in 0..50 {
+                let c = strategy.new_tree(&mut runner).expect("a case").current();
+                assert!(!c.ops.is_empty() && c.ops.len() <= 12);
+                for op in &c.ops {
+                    match op {
+                        Op::Connect {
+                            keep_alive, will, ..
+                        } => {
+                            assert!(silence || *keep_alive == 60, "{op}");
+                            assert!(wills || will.is_none(), "{op}");
+                        }
+                        Op::Silence { .. } => assert!(silence, "{op}"),
+                        Op::Partition { .. } => assert!(faults, "{op}"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
 }
