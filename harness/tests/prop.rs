@@ -436,6 +436,7 @@ fn held_message_is_redelivered() {
             username: None,
             password: None,
             cleanup: true,
+            broker_control: None,
         };
         let out = mqttspec::prop::driver::execute(
             &PropTarget::Tcp(broker.local_addr),
@@ -620,6 +621,7 @@ fn unsubscribe_keeps_inflight_deliveries() {
             username: None,
             password: None,
             cleanup: false,
+            broker_control: None,
         };
         let target = PropTarget::Sim(Box::new(Config {
             faults,
@@ -633,4 +635,96 @@ fn unsubscribe_keeps_inflight_deliveries() {
             out.violation
         );
     }
+}
+
+/// A broker restart in the simulator (the reference broker keeps nothing): the model allows
+/// the lost session, retained message and queued message, and the case goes on with new
+/// connections; Session Present 0 after it.
+#[test]
+fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
+    use mqttspec::prop::exec::{CaseConfig, Done};
+    use mqttspec::prop::ops::{Case, Hold, Op, Size};
+    let publish = |retain| Op::Publish {
+        c: 1,
+        topic: 0,
+        qos: 1,
+        retain,
+        size: Size::Small,
+        count: 1,
+    };
+    let case = Case {
+        clients: 2,
+        ops: vec![
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: Hold::All,
+                keep_alive: 60,
+            },
+            Op::Subscribe {
+                c: 0,
+                filters: vec![(0, 1)],
+            },
+            publish(true),
+            Op::Restart { c: 0, ms: 300 },
+            publish(false),
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: Hold::No,
+                keep_alive: 60,
+            },
+            Op::Subscribe {
+                c: 0,
+                filters: vec![(0, 1)],
+            },
+            publish(false),
+        ],
+    };
+    let s = settings(1, 1);
+    let cfg = CaseConfig {
+        endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
+        topic_prefix: "t/r".into(),
+        client_prefix: "r".into(),
+        ack_wait: s.ack_wait,
+        must_wait: s.must_wait,
+        quiet: s.quiet,
+        username: None,
+        password: None,
+        cleanup: false,
+        broker_control: None,
+    };
+    let target = PropTarget::Sim(Box::new(mqttspec::embedded::config()));
+    let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+    assert!(
+        out.violation.is_none(),
+        "{:?}\n{}",
+        out.violation,
+        out.trace.join("\n")
+    );
+    assert!(
+        out.done
+            .iter()
+            .any(|(_, d)| matches!(d, Done::Restart { .. }))
+    );
+    let resumed: Vec<bool> = out
+        .done
+        .iter()
+        .filter_map(|(_, d)| match d {
+            Done::Connect {
+                slot: 0,
+                session_present,
+                ..
+            } => Some(*session_present),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        resumed,
+        vec![false, false],
+        "the reference broker keeps nothing"
+    );
+    assert_eq!(out.ops_run, case.ops.len());
 }

@@ -109,8 +109,9 @@ impl Model {
                 None => {
                     // Offline persistent session: QoS 1/2 kept (3.1.1/MQTT-3.1.2-5), QoS 0
                     // optionally (3.1.2.4). Copies per overlapping subscription are
-                    // allowed as for live delivery.
-                    if own_will {
+                    // allowed as for live delivery. A session a restart may have lost
+                    // ([`Model::restart`]) may get them or not.
+                    if own_will || session.uncertain {
                         // One copy per matching subscription may come (3.3.5).
                         for _ in 0..grants.len() {
                             session.lax.push(id);

@@ -85,6 +85,13 @@ pub enum Op {
     Silence {
         c: u8,
     },
+    /// Simulator only (`--sim`): the broker's host crashes (nothing more reaches the
+    /// clients, not even a FIN: every connection is lost) and restarts after `ms`
+    /// milliseconds without the state it held in memory.
+    Restart {
+        c: u8,
+        ms: u16,
+    },
     /// A QoS 2 PUBLISH sent twice (the second with DUP 1, the same identifier) before
     /// PUBREL: delivered once (method B, 3.1.1/MQTT-4.3.3-2).
     PublishTwice {
@@ -112,6 +119,7 @@ impl Op {
             | Op::Drop { c }
             | Op::Partition { c, .. }
             | Op::Idle { c, .. }
+            | Op::Restart { c, .. }
             | Op::Silence { c }
             | Op::PublishTwice { c, .. }
             | Op::Subscribe { c, .. }
@@ -161,6 +169,7 @@ impl fmt::Display for Op {
                 Ok(())
             }
             Op::Idle { c: _, ms } => write!(f, "idle {ms}ms"),
+            Op::Restart { c: _, ms } => write!(f, "broker restart ({ms}ms down)"),
             Op::Silence { c } => write!(f, "c{c} falls silent"),
             Op::PublishTwice {
                 c,
@@ -343,6 +352,12 @@ fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Valu
                 .prop_map(|(c, ms)| Op::Partition { c, ms })
                 .boxed(),
         ));
+        arms.push((
+            5,
+            (client(), 100u16..=500)
+                .prop_map(|(c, ms)| Op::Restart { c, ms })
+                .boxed(),
+        ));
     }
     proptest::strategy::Union::new_weighted(arms)
 }
@@ -512,6 +527,7 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::Drop { c }
     | Op::Partition { c, .. }
     | Op::Idle { c, .. }
+    | Op::Restart { c, .. }
     | Op::Silence { c }
     | Op::PublishTwice { c, .. }
     | Op::Subscribe { c, .. }
@@ -547,7 +563,7 @@ mod tests {
                             assert!(wills || will.is_none(), "{op}");
                         }
                         Op::Silence { .. } => assert!(silence, "{op}"),
-                        Op::Partition { .. } => assert!(faults, "{op}"),
+                        Op::Partition { .. } | Op::Restart { .. } => assert!(faults, "{op}"),
                         _ => {}
                     }
                 }

@@ -353,6 +353,18 @@ impl Writer<'_> {
                 self.live.insert(*slot, *conn);
             }
             Done::Idle { ms } => self.line(&format!("sleep: {ms}ms")),
+            Done::Restart { ms } => {
+                // Every connection is lost: judged up to here, then never used again.
+                let live: Vec<(Slot, ConnNo)> = self.live.iter().map(|(s, c)| (*s, *c)).collect();
+                for (slot, conn) in live {
+                    if let Some(name) = self.names.get(&conn).cloned() {
+                        self.quiet(slot, &name);
+                        self.silenced.insert(name);
+                    }
+                }
+                self.live.clear();
+                self.line(&format!("restart_broker: {{down: {ms}ms}}"));
+            }
             Done::Silence {
                 slot,
                 conn,

@@ -54,6 +54,7 @@ impl Exec {
                 self.done.push((op.clone(), Done::Idle { ms }));
             }
             Op::Silence { .. } => return self.silence(op, slot).await,
+            Op::Restart { ms, .. } => return self.restart(op, *ms).await,
             Op::PublishTwice {
                 topic: t,
                 retain,
@@ -473,6 +474,10 @@ impl Exec {
             ));
         }
         let old = self.conns.insert(slot, conn);
+        if !clean && !ack.session_present && self.model.session_uncertain(slot) {
+            // After a restart the broker may have lost the session: its CONNACK says.
+            self.model.forget_session(slot);
+        }
         let outcome = self.model.connect_holding(slot, clean, will.clone(), hold);
         if !clean && !self.persistent.contains(&slot) {
             self.persistent.push(slot);
@@ -569,6 +574,51 @@ impl Exec {
             ));
         }
         self.model.drop_conn(slot);
+        Ok(true)
+    }
+}
+
+impl Exec {
+    /// The broker's host crashes and restarts after `ms` (simulator only). Every
+    /// connection is lost without a close (the host sends nothing), so the case stops
+    /// using them; the model allows what the lost state may or may not bring
+    /// ([`crate::model::Model::restart`]).
+    async fn restart(&mut self, op: &Op, ms: u16) -> Result<bool, Violation> {
+        // The simulator knows the broker-runner link only once a connection made it (the
+        // restart cuts that link while the host goes down).
+        let Some(control) = self.cfg.broker_control.clone() else {
+            return Ok(false);
+        };
+        if self.model.next_conn() == 0 {
+            return Ok(false);
+        }
+        let down = Duration::from_millis(u64::from(ms));
+        let before = control.request(down);
+        let deadline = Instant::now() + down + Duration::from_secs(10);
+        while control.done() == before {
+            if Instant::now() >= deadline {
+                return Err(protocol(
+                    "the simulated broker did not restart".into(),
+                    &[],
+                    "the broker back",
+                    format!("not back within {:?}", down + Duration::from_secs(10)),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let conns = std::mem::take(&mut self.conns);
+        {
+            let mut inner = self.shared.lock();
+            for c in conns.values() {
+                // Half-open: nothing more is sent on it (no ping either), and it counts as
+                // ended.
+                c.silence();
+                inner.closed.insert(c.no);
+            }
+        }
+        self.model.restart();
+        self.done
+            .push((op.clone(), Done::Restart { ms: u64::from(ms) }));
         Ok(true)
     }
 }

@@ -40,6 +40,8 @@ pub struct CaseConfig {
     pub password: Option<String>,
     /// Clear retained messages and stored sessions at the end.
     pub cleanup: bool,
+    /// In the simulator: restarts the broker's host.
+    pub broker_control: Option<crate::engine::BrokerControl>,
 }
 
 /// One executed operation, for the report and the reproducer.
@@ -56,6 +58,10 @@ pub enum Done {
         took_over: Option<ConnNo>,
     },
     Idle {
+        ms: u64,
+    },
+    /// The broker's host crashed and came back after `ms` with no state in memory.
+    Restart {
         ms: u64,
     },
     /// The connection fell silent; the broker closed it (keep alive).
