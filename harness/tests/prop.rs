@@ -728,3 +728,75 @@ fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
     );
     assert_eq!(out.ops_run, case.ops.len());
 }
+
+/// A held connection (simulator): what it must receive is not demanded while held, comes
+/// after the release, and is judged then.
+#[test]
+fn held_connection_gets_its_copies_after_the_release() {
+    use mqttspec::prop::exec::{CaseConfig, Done};
+    use mqttspec::prop::ops::{Case, Hold, Op, Size};
+    let case = Case {
+        clients: 2,
+        ops: vec![
+            Op::Connect {
+                c: 0,
+                clean: false,
+                will: None,
+                hold: Hold::No,
+                keep_alive: 60,
+            },
+            Op::Subscribe {
+                c: 0,
+                filters: vec![(0, 2)],
+            },
+            Op::Hold { c: 0 },
+            Op::Publish {
+                c: 1,
+                topic: 0,
+                qos: 2,
+                retain: false,
+                size: Size::Small,
+                count: 3,
+            },
+            Op::Idle { c: 0, ms: 1500 },
+            Op::Release { c: 0 },
+        ],
+    };
+    for (fault, violation) in [("", false), ("lossy_transport", true)] {
+        let faults = if fault.is_empty() {
+            Faults::default()
+        } else {
+            Faults::only(fault).expect("fault")
+        };
+        let s = settings(1, 1);
+        let cfg = CaseConfig {
+            endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
+            topic_prefix: "t/h".into(),
+            client_prefix: "h".into(),
+            ack_wait: s.ack_wait,
+            must_wait: s.must_wait,
+            quiet: s.quiet,
+            username: None,
+            password: None,
+            cleanup: false,
+            broker_control: None,
+        };
+        let target = PropTarget::Sim(Box::new(Config {
+            faults,
+            ..mqttspec::embedded::config()
+        }));
+        let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+        assert_eq!(
+            out.violation.is_some(),
+            violation,
+            "{fault}: {:?}\n{}",
+            out.violation,
+            out.trace.join("\n")
+        );
+        if !violation {
+            assert!(out.done.iter().any(|(_, d)| matches!(d, Done::Hold { .. })));
+            let to_c0 = out.observed.iter().filter(|x| x.slot == 0).count();
+            assert_eq!(to_c0, 3, "{fault}");
+        }
+    }
+}

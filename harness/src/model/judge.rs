@@ -126,10 +126,19 @@ fn got_for(obs: &[Observed], slot: Slot, key: &Key) -> String {
 
 /// The first required copy that has not come, if any.
 pub fn missing(model: &Model, obs: &[Observed]) -> Option<Violation> {
+    missing_unless(model, obs, &|_| false)
+}
+
+/// [`missing`], but not for the clients `skip` names (whose connection is held).
+pub fn missing_unless(
+    model: &Model,
+    obs: &[Observed],
+    skip: &dyn Fn(Slot) -> bool,
+) -> Option<Violation> {
     let o = model
         .obligations()
         .iter()
-        .find(|o| o.must && !obs.iter().any(|x| satisfies(o, x)))?;
+        .find(|o| o.must && !skip(o.slot) && !obs.iter().any(|x| satisfies(o, x)))?;
     Some(Violation {
         kind: ViolationKind::Missing,
         slot: Some(o.slot),

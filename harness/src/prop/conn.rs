@@ -261,6 +261,15 @@ impl Conn {
         self.gate.partition_until(Instant::now() + d);
     }
 
+    /// Nothing passes either way until [`Conn::release`].
+    pub fn hold(&self) {
+        self.gate.hold();
+    }
+
+    pub fn release(&self) {
+        self.gate.release();
+    }
+
     /// Sends nothing from now on and keeps the socket open: the broker's keep alive
     /// (3.1.1/MQTT-3.1.2-24) is what ends the connection.
     pub fn silence(&self) {

@@ -85,6 +85,14 @@ pub enum Op {
     Silence {
         c: u8,
     },
+    /// Simulator only (`--sim`): nothing passes either way on the client's connection
+    /// until a `Release` (or the end of the case); meanwhile the client does nothing.
+    Hold {
+        c: u8,
+    },
+    Release {
+        c: u8,
+    },
     /// Simulator only (`--sim`): the broker's host crashes (nothing more reaches the
     /// clients, not even a FIN: every connection is lost) and restarts after `ms`
     /// milliseconds without the state it held in memory.
@@ -120,6 +128,8 @@ impl Op {
             | Op::Partition { c, .. }
             | Op::Idle { c, .. }
             | Op::Restart { c, .. }
+            | Op::Hold { c }
+            | Op::Release { c }
             | Op::Silence { c }
             | Op::PublishTwice { c, .. }
             | Op::Subscribe { c, .. }
@@ -170,6 +180,8 @@ impl fmt::Display for Op {
             }
             Op::Idle { c: _, ms } => write!(f, "idle {ms}ms"),
             Op::Restart { c: _, ms } => write!(f, "broker restart ({ms}ms down)"),
+            Op::Hold { c } => write!(f, "c{c} held (nothing passes)"),
+            Op::Release { c } => write!(f, "c{c} released"),
             Op::Silence { c } => write!(f, "c{c} falls silent"),
             Op::PublishTwice {
                 c,
@@ -358,6 +370,8 @@ fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Valu
                 .prop_map(|(c, ms)| Op::Restart { c, ms })
                 .boxed(),
         ));
+        arms.push((5, client().prop_map(|c| Op::Hold { c }).boxed()));
+        arms.push((10, client().prop_map(|c| Op::Release { c }).boxed()));
     }
     proptest::strategy::Union::new_weighted(arms)
 }
@@ -528,6 +542,8 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::Partition { c, .. }
     | Op::Idle { c, .. }
     | Op::Restart { c, .. }
+    | Op::Hold { c }
+    | Op::Release { c }
     | Op::Silence { c }
     | Op::PublishTwice { c, .. }
     | Op::Subscribe { c, .. }
@@ -563,7 +579,10 @@ mod tests {
                             assert!(wills || will.is_none(), "{op}");
                         }
                         Op::Silence { .. } => assert!(silence, "{op}"),
-                        Op::Partition { .. } | Op::Restart { .. } => assert!(faults, "{op}"),
+                        Op::Partition { .. }
+                        | Op::Restart { .. }
+                        | Op::Hold { .. }
+                        | Op::Release { .. } => assert!(faults, "{op}"),
                         _ => {}
                     }
                 }

@@ -45,6 +45,8 @@ struct Writer<'a> {
     released: BTreeMap<Slot, Vec<String>>,
     /// Saved variables so far.
     vars: usize,
+    /// Held clients, with the index of the step that held them.
+    held_from: BTreeMap<Slot, usize>,
     /// Scenario clients silenced (not to be used again).
     silenced: std::collections::BTreeSet<String>,
     /// How long the step's required copies may take.
@@ -215,12 +217,18 @@ impl Writer<'_> {
     }
 
     fn musts(&mut self, op: usize) {
+        let held = self.held_from.clone();
+        // A held client's copies are expected at its release.
+        self.musts_where(&|o| o.op == op && !held.contains_key(&o.slot));
+    }
+
+    fn musts_where(&mut self, which: &dyn Fn(&Obligation) -> bool) {
         let mut by_conn: BTreeMap<(Slot, ConnNo), Vec<&Obligation>> = BTreeMap::new();
         for o in self
             .model
             .obligations()
             .iter()
-            .filter(|o| o.must && o.op == op)
+            .filter(|o| o.must && which(o))
         {
             by_conn.entry((o.slot, o.from_conn)).or_default().push(o);
         }
@@ -353,6 +361,23 @@ impl Writer<'_> {
                 self.live.insert(*slot, *conn);
             }
             Done::Idle { ms } => self.line(&format!("sleep: {ms}ms")),
+            Done::Hold { slot, conn } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.line(&format!("hold: {name}"));
+                self.held_from.insert(*slot, index);
+            }
+            Done::Release { slot, conn } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.line(&format!("release: {name}"));
+                if let Some(from) = self.held_from.remove(slot) {
+                    let slot = *slot;
+                    self.musts_where(&|o| o.slot == slot && o.op >= from && o.op < index);
+                }
+            }
             Done::Restart { ms } => {
                 // Every connection is lost: judged up to here, then never used again.
                 let live: Vec<(Slot, ConnNo)> = self.live.iter().map(|(s, c)| (*s, *c)).collect();
@@ -540,6 +565,7 @@ pub fn scenario(
         held: BTreeMap::new(),
         released: BTreeMap::new(),
         vars: 0,
+        held_from: BTreeMap::new(),
         silenced: Default::default(),
         within: "3s".to_owned(),
     };

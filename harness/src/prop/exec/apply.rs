@@ -5,6 +5,15 @@ use super::*;
 impl Exec {
     pub(super) async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
         let connected = self.conns.contains_key(&slot);
+        if self.held.contains(&slot)
+            && !matches!(
+                op,
+                Op::Release { .. } | Op::Idle { .. } | Op::Restart { .. }
+            )
+        {
+            // A held client does nothing until its release (its packets could not pass).
+            return Ok(false);
+        }
         if !connected
             && matches!(
                 op,
@@ -55,6 +64,31 @@ impl Exec {
             }
             Op::Silence { .. } => return self.silence(op, slot).await,
             Op::Restart { ms, .. } => return self.restart(op, *ms).await,
+            Op::Hold { .. } => {
+                // Only in the simulator, and not on a short keep alive, whose pings would
+                // wait too and let the broker close the connection.
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                if self.cfg.broker_control.is_none() || c.keep_alive < 60 {
+                    return Ok(false);
+                }
+                c.hold();
+                let conn = c.no;
+                self.held.insert(slot);
+                self.done.push((op.clone(), Done::Hold { slot, conn }));
+            }
+            Op::Release { .. } => {
+                if !self.held.remove(&slot) {
+                    return Ok(false);
+                }
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                c.release();
+                let conn = c.no;
+                self.done.push((op.clone(), Done::Release { slot, conn }));
+            }
             Op::PublishTwice {
                 topic: t,
                 retain,
@@ -592,6 +626,11 @@ impl Exec {
         if self.model.next_conn() == 0 {
             return Ok(false);
         }
+        // What held connections owe arrives first (the restart would lose it unjudged).
+        self.release_all();
+        if let Some(v) = self.settle().await {
+            return Err(v);
+        }
         let down = Duration::from_millis(u64::from(ms));
         let before = control.request(down);
         let deadline = Instant::now() + down + Duration::from_secs(10);
@@ -607,6 +646,7 @@ impl Exec {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let conns = std::mem::take(&mut self.conns);
+        self.held.clear();
         {
             let mut inner = self.shared.lock();
             for c in conns.values() {

@@ -64,6 +64,15 @@ pub enum Done {
     Restart {
         ms: u64,
     },
+    /// Nothing passes on the connection until its `Release`.
+    Hold {
+        slot: Slot,
+        conn: ConnNo,
+    },
+    Release {
+        slot: Slot,
+        conn: ConnNo,
+    },
     /// The connection fell silent; the broker closed it (keep alive).
     Silence {
         slot: Slot,
@@ -124,6 +133,9 @@ struct Exec {
     next_msg: MsgId,
     done: Vec<(Op, Done)>,
     persistent: Vec<Slot>,
+    /// Clients whose connection is held (simulator): nothing they must receive can come
+    /// until the release, and they do nothing meanwhile.
+    held: std::collections::BTreeSet<Slot>,
 }
 
 fn payload(id: MsgId, size: Size, will: bool) -> Vec<u8> {
@@ -161,6 +173,7 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         next_msg: 1,
         done: Vec::new(),
         persistent: Vec::new(),
+        held: Default::default(),
     };
     let clients = case.clients.max(1);
     let mut violation = None;
@@ -183,6 +196,8 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         }
     }
     if violation.is_none() {
+        // What is held comes now, and is judged with the rest.
+        exec.release_all();
         violation = exec.finish().await;
     }
     exec.close_all().await;
@@ -267,9 +282,34 @@ impl Exec {
         })
     }
 
-    /// Packet identifiers and QoS 2 stages ([`flows`]) of what came so far.
+    /// Packet identifiers and QoS 2 stages ([`flows`]) of what came so far; a held
+    /// connection owes nothing yet.
     fn flows(&self, inner: &Inner, obs: &[Observed]) -> flows::Verdict {
-        flows::judge(&self.model, obs, &inner.wire, &inner.closed)
+        let mut quiet = inner.closed.clone();
+        quiet.extend(
+            self.held
+                .iter()
+                .filter_map(|s| self.conns.get(s).map(|c| c.no)),
+        );
+        flows::judge(&self.model, obs, &inner.wire, &quiet)
+    }
+
+    /// The first required copy that has not come, but to a held client.
+    fn missing(&self, obs: &[Observed]) -> Option<Violation> {
+        judge::missing_unless(&self.model, obs, &|slot| self.held.contains(&slot))
+    }
+
+    /// Releases every held connection (as `Release` operations of the case).
+    fn release_all(&mut self) {
+        for slot in std::mem::take(&mut self.held) {
+            if let Some(c) = self.conns.get(&slot) {
+                c.release();
+                let op = Op::Release {
+                    c: u8::try_from(slot).unwrap_or(u8::MAX),
+                };
+                self.done.push((op, Done::Release { slot, conn: c.no }));
+            }
+        }
     }
 
     /// Everything judged on what came so far: an arrival nothing allows first, then a
@@ -280,7 +320,7 @@ impl Exec {
         let f = self.flows(&inner, &obs);
         judge::unexpected(&self.model, &obs)
             .or(f.unexpected)
-            .or_else(|| judge::missing(&self.model, &obs))
+            .or_else(|| self.missing(&obs))
             .or(f.missing)
     }
 
@@ -353,7 +393,7 @@ impl Exec {
         self.shared
             .wait_until(deadline, |i| {
                 let obs = self.observed(i);
-                judge::missing(&self.model, &obs).is_none() && self.flows(i, &obs).missing.is_none()
+                self.missing(&obs).is_none() && self.flows(i, &obs).missing.is_none()
             })
             .await;
         self.judge_all()
