@@ -5,6 +5,7 @@
 
 mod apply;
 mod cleanup;
+mod timed;
 
 use super::conn::{Conn, Inner, Shared};
 use super::ops::{Case, Op, Size, filter, topic};
