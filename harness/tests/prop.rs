@@ -301,6 +301,10 @@ fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
         f.outcome.done.len(),
         summary.elapsed,
     );
+    // `PROP_SHOW=1`: the reproducer and why it failed on the faulty broker.
+    if std::env::var("PROP_SHOW").is_ok() {
+        eprintln!("{text}\nfaulty: {why_faulty:?}");
+    }
     if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass
     {
         return Err(format!(
