@@ -144,6 +144,23 @@ const FOUND_MORE: &[&str] = &[
     "qos2_id_kept_after_pubcomp",
 ];
 
+/// Faults prop reaches through the broker's packet identifiers and QoS 2 stages
+/// (model/flows.rs), the PUBCOMP-holding connections, a QoS 2 PUBLISH sent twice, the
+/// order against the CONNACK, idle time and keep-alive silence; and those whose reproducer
+/// needed the failing CONNECT or SUBSCRIBE as a step, or a copy count. A third test.
+const FOUND_FLOWS: &[&str] = &[
+    "reuse_packet_id",
+    "redelivery_new_packet_id",
+    "no_pubrel_resend_on_reconnect",
+    "dup_qos2_delivery",
+    "queued_before_connack",
+    "session_dropped_while_connected",
+    "no_will_on_keepalive_timeout",
+    "reject_duplicate_client_id",
+    "subscribe_first_filter_only",
+    "resubscribe_adds_duplicate",
+];
+
 /// The faults added for prop: the built-in suite does not notice them.
 const NEW_STATEFUL: &[&str] = &[
     "offline_queue_drops_topic_change",
@@ -284,6 +301,10 @@ fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
         f.outcome.done.len(),
         summary.elapsed,
     );
+    // `PROP_SHOW=1`: the reproducer and why it failed on the faulty broker.
+    if std::env::var("PROP_SHOW").is_ok() {
+        eprintln!("{text}\nfaulty: {why_faulty:?}");
+    }
     if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass
     {
         return Err(format!(
@@ -301,6 +322,11 @@ fn finds_stateful_faults() {
 #[test]
 fn finds_more_stateful_faults() {
     check_faults(FOUND_MORE);
+}
+
+#[test]
+fn finds_flow_and_time_faults() {
+    check_faults(FOUND_FLOWS);
 }
 
 /// `PROP_FAULT=a,b` checks only those.
@@ -328,7 +354,7 @@ fn check_faults(list: &[&str]) {
 #[test]
 fn held_message_is_redelivered() {
     use mqttspec::prop::exec::CaseConfig;
-    use mqttspec::prop::ops::{Case, Op, Size};
+    use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
         clients: 2,
         ops: vec![
@@ -336,7 +362,8 @@ fn held_message_is_redelivered() {
                 c: 0,
                 clean: false,
                 will: None,
-                hold: true,
+                hold: Hold::All,
+                keep_alive: 60,
             },
             Op::Subscribe {
                 c: 0,
@@ -379,7 +406,8 @@ fn held_message_is_redelivered() {
                 c: 0,
                 clean: false,
                 will: None,
-                hold: false,
+                hold: Hold::No,
+                keep_alive: 60,
             },
         ],
     };
@@ -412,6 +440,7 @@ fn held_message_is_redelivered() {
             username: None,
             password: None,
             cleanup: true,
+            broker_control: None,
         };
         let out = mqttspec::prop::driver::execute(
             &PropTarget::Tcp(broker.local_addr),
@@ -450,7 +479,7 @@ fn held_message_is_redelivered() {
 #[test]
 #[ignore = "benchmark, minutes"]
 fn bench_cases_to_find() {
-    for fault in FOUND.iter().chain(FOUND_MORE) {
+    for fault in FOUND.iter().chain(FOUND_MORE).chain(FOUND_FLOWS) {
         let mut found: Vec<u32> = Vec::new();
         for seed in 1..=10 {
             let mut s = settings(seed, 2000);
@@ -542,7 +571,7 @@ fn a_silent_broker_gives_a_finding_not_a_hang() {
 #[test]
 fn unsubscribe_keeps_inflight_deliveries() {
     use mqttspec::prop::exec::CaseConfig;
-    use mqttspec::prop::ops::{Case, Op, Size};
+    use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
         clients: 2,
         ops: vec![
@@ -550,7 +579,8 @@ fn unsubscribe_keeps_inflight_deliveries() {
                 c: 0,
                 clean: false,
                 will: None,
-                hold: true,
+                hold: Hold::All,
+                keep_alive: 60,
             },
             Op::Subscribe {
                 c: 0,
@@ -573,7 +603,8 @@ fn unsubscribe_keeps_inflight_deliveries() {
                 c: 0,
                 clean: false,
                 will: None,
-                hold: false,
+                hold: Hold::No,
+                keep_alive: 60,
             },
         ],
     };
@@ -594,6 +625,7 @@ fn unsubscribe_keeps_inflight_deliveries() {
             username: None,
             password: None,
             cleanup: false,
+            broker_control: None,
         };
         let target = PropTarget::Sim(Box::new(Config {
             faults,

@@ -56,6 +56,10 @@ pub struct PropArgs {
     /// Generate no wills (to look past a known finding about wills).
     #[arg(long)]
     pub no_wills: bool,
+    /// No short keep alives and no silent connections (to look past a known finding
+    /// about keep-alive closes, e.g. a broker that checks them on a coarse timer).
+    #[arg(long)]
+    pub no_silence: bool,
     /// Where the reproducer of a finding is written.
     #[arg(long, default_value = "prop-findings")]
     pub reproducers: PathBuf,
@@ -166,6 +170,7 @@ pub fn main(args: PropArgs) -> i32 {
         password: args.username.as_ref().and(args.password.clone()),
         wills: !args.no_wills,
         network_faults: !args.no_network_faults,
+        silence: !args.no_silence,
     };
     let bar = progress_bar(u64::from(args.cases), "{pos}/{len} cases");
     let tick = bar.clone();

@@ -9,12 +9,16 @@
 //! came against them. Every allowance is written down where it is made, with the section
 //! of the specification it comes from; a correct broker must never be flagged.
 
+pub mod flows;
 pub mod judge;
+mod restart;
 mod route;
 pub mod topic;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 
 use std::collections::BTreeMap;
 
@@ -113,11 +117,26 @@ pub struct OrderRule {
 /// broker's queue; they are allowed whenever they come.
 pub const HOLD_LIMIT: usize = 8;
 
+/// What a connection of the case leaves unacknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hold {
+    /// Acknowledges everything at once.
+    #[default]
+    No,
+    /// Never acknowledges a QoS 1/2 PUBLISH (PUBREL is still answered).
+    All,
+    /// Answers PUBLISH (PUBACK, PUBREC) but never PUBREL: QoS 2 flows stay at the
+    /// broker's PUBREL stage, which must be resent on resume (3.1.1/MQTT-4.4.0-1).
+    Comp,
+}
+
 #[derive(Debug, Clone)]
 struct Conn {
     no: ConnNo,
     clean: bool,
     hold: bool,
+    /// Holds PUBCOMP (see [`Hold::Comp`]).
+    comp: bool,
     will: Option<WillSpec>,
 }
 
@@ -129,8 +148,17 @@ struct Session {
     queued: Vec<(MsgId, u8, bool)>,
     /// Delivered to a holding connection and not acknowledged: (message, QoS, RETAIN).
     unacked: Vec<(MsgId, u8, bool)>,
+    /// QoS 2 deliveries whose PUBREL a [`Hold::Comp`] connection left unanswered: the
+    /// broker's flow waits for PUBCOMP (they count against [`HOLD_LIMIT`]).
+    released: Vec<MsgId>,
     /// Messages that may come at any later time (beyond HOLD_LIMIT).
     lax: Vec<MsgId>,
+    /// Which session this is (a new one for every session started), for
+    /// [`Model::epoch_of`].
+    epoch: u32,
+    /// A broker restart may have lost it: until the client's next CONNACK says, what it
+    /// would receive is allowed, not required ([`Model::restart`]).
+    uncertain: bool,
     /// Last ordered message per (publisher, topic, QoS), for 4.6.
     last_in_order: BTreeMap<(Slot, String, u8), MsgId>,
     conn: Option<Conn>,
@@ -157,6 +185,9 @@ pub struct Model {
     order: Vec<OrderRule>,
     next_conn: ConnNo,
     op: usize,
+    /// The session (epoch) each connection attached to.
+    epochs: BTreeMap<ConnNo, u32>,
+    next_epoch: u32,
 }
 
 /// What a CONNECT must get back.
@@ -209,6 +240,13 @@ impl Model {
         self.conn(slot).map(|c| c.no)
     }
 
+    /// The session a connection attached to: connections with the same epoch share the
+    /// session state (packet identifiers in flight included); `None` for a connection the
+    /// model never accepted.
+    pub fn epoch_of(&self, conn: ConnNo) -> Option<u32> {
+        self.epochs.get(&conn).copied()
+    }
+
     fn conn(&self, slot: Slot) -> Option<&Conn> {
         self.sessions.get(&slot).and_then(|s| s.conn.as_ref())
     }
@@ -230,6 +268,19 @@ impl Model {
         will: Option<WillSpec>,
         hold: bool,
     ) -> ConnectOutcome {
+        let hold = if hold { Hold::All } else { Hold::No };
+        self.connect_holding(slot, clean, will, hold)
+    }
+
+    /// [`Model::connect`] with any [`Hold`] mode.
+    pub fn connect_holding(
+        &mut self,
+        slot: Slot,
+        clean: bool,
+        will: Option<WillSpec>,
+        mode: Hold,
+    ) -> ConnectOutcome {
+        let hold = mode == Hold::All;
         // Takeover: the server disconnects the existing client (3.1.1/MQTT-3.1.4-2), which
         // closes its connection without a DISCONNECT, so its will is published
         // (3.1.1/MQTT-3.1.2-8).
@@ -258,10 +309,14 @@ impl Model {
             no,
             clean,
             hold,
+            comp: mode == Hold::Comp,
             will: will.clone(),
         };
         let resumed = !clean && self.sessions.get(&slot).is_some_and(|s| s.persistent);
         if !resumed {
+            let epoch = self.next_epoch;
+            self.next_epoch += 1;
+            self.epochs.insert(no, epoch);
             // CleanSession 1 discards any earlier session; CleanSession 0 without a stored
             // one starts a new one (3.1.1/MQTT-3.1.2-4, -6).
             self.sessions.insert(
@@ -269,6 +324,7 @@ impl Model {
                 Session {
                     persistent: !clean,
                     conn: Some(conn),
+                    epoch,
                     ..Session::default()
                 },
             );
@@ -288,6 +344,14 @@ impl Model {
             };
         };
         session.conn = Some(conn);
+        // The broker has the session (Session Present 1): certain again.
+        session.uncertain = false;
+        self.epochs.insert(no, session.epoch);
+        // QoS 2 flows at the PUBREL stage: the broker resends PUBREL (3.1.1/MQTT-4.4.0-1,
+        // judged by [`flows`]); a connection that answers it completes them.
+        if mode != Hold::Comp {
+            session.released.clear();
+        }
         // Unacknowledged QoS 1/2 messages are sent again, with DUP 1 and their packet
         // identifiers (3.1.1/MQTT-4.4.0-1, 3.1.1/MQTT-3.3.1-1).
         let unacked = std::mem::take(&mut session.unacked);
@@ -296,6 +360,13 @@ impl Model {
         }
         if hold {
             session.unacked = unacked;
+        } else if mode == Hold::Comp {
+            // Resent QoS 2 copies get PUBREC, and their PUBREL is left unanswered.
+            let comp = unacked
+                .iter()
+                .filter(|(_, q, _)| *q == 2)
+                .map(|(m, _, _)| *m);
+            session.released.extend(comp);
         }
         // Messages kept while offline are sent now: QoS 1/2 must be
         // (3.1.1/MQTT-3.1.2-5); QoS 0 ones may be (3.1.2.4: "QoS 0 messages pending
@@ -304,6 +375,8 @@ impl Model {
             new.push((msg, Cause::Queued, must, qos, false));
             if hold && qos > 0 && must {
                 session.unacked.push((msg, qos, false));
+            } else if mode == Hold::Comp && qos == 2 && must {
+                session.released.push(msg);
             }
         }
         // Messages past HOLD_LIMIT may come on any later connection, as first copies or

@@ -59,13 +59,18 @@ impl Model {
             let own_will = msg.will && msg.publisher == slot;
             match session.conn.as_ref() {
                 Some(conn) => {
-                    let held = conn.hold && max > 0;
-                    let over = held && session.unacked.len() >= HOLD_LIMIT;
+                    // A connection holding PUBCOMP holds only QoS 2 flows.
+                    let held = (conn.hold && max > 0) || (conn.comp && max == 2);
+                    let over = held && session.unacked.len() + session.released.len() >= HOLD_LIMIT;
                     let must = !own_will && !over;
                     if over {
                         session.lax.push(id);
                     } else if held && must {
-                        session.unacked.push((id, max, false));
+                        if conn.comp {
+                            session.released.push(id);
+                        } else {
+                            session.unacked.push((id, max, false));
+                        }
                     }
                     let conn_no = conn.no;
                     if must && max > 0 && !msg.will {
@@ -104,8 +109,9 @@ impl Model {
                 None => {
                     // Offline persistent session: QoS 1/2 kept (3.1.1/MQTT-3.1.2-5), QoS 0
                     // optionally (3.1.2.4). Copies per overlapping subscription are
-                    // allowed as for live delivery.
-                    if own_will {
+                    // allowed as for live delivery. A session a restart may have lost
+                    // ([`Model::restart`]) may get them or not.
+                    if own_will || session.uncertain {
                         // One copy per matching subscription may come (3.3.5).
                         for _ in 0..grants.len() {
                             session.lax.push(id);

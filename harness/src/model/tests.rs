@@ -306,3 +306,58 @@ fn the_model_does_not_use_the_reference_broker() {
         );
     }
 }
+
+/// A restart may lose sessions, retained messages and wills, or keep them: until the
+/// client's CONNACK says, nothing that state would bring is required, and both are allowed.
+#[test]
+fn restart_makes_lost_state_optional_until_the_connack_says() {
+    let mut m = Model::new();
+    m.publish(msg(1, 2, "r", 1, true));
+    m.connect(0, false, None, false);
+    m.subscribe(0, &[("a".into(), 1)], &[1]);
+    let will = WillSpec {
+        id: 9,
+        topic: "a".into(),
+        qos: 1,
+        retain: false,
+        payload: b"m9:will".to_vec(),
+    };
+    m.connect(1, false, Some(will), false);
+    m.restart();
+    assert!(!m.is_connected(0) && !m.is_connected(1));
+    assert!(m.session_uncertain(0));
+    // A message for the session a restart may have lost: allowed, not required.
+    m.publish(msg(2, 3, "a", 1, false));
+    m.forget_session(0);
+    assert!(!m.connect(0, false, None, false).session_present);
+    assert!(m.obligations().iter().all(|o| !o.must));
+    // Had the broker kept it (Session Present 1), the copy may come on resume, the will
+    // too; neither is required.
+    let mut k = Model::new();
+    k.connect(0, false, None, false);
+    k.subscribe(0, &[("a".into(), 1)], &[1]);
+    k.restart();
+    k.publish(msg(2, 3, "a", 1, false));
+    assert!(k.connect(0, false, None, false).session_present);
+    assert!(!k.session_uncertain(0));
+    let o: Vec<_> = k
+        .obligations()
+        .iter()
+        .filter(|o| o.msg == 2)
+        .map(|o| o.must)
+        .collect();
+    assert_eq!(o, vec![false]);
+    // The retained message may be gone: a new subscription may get it or not.
+    let before = m.obligations().len();
+    m.subscribe(0, &[("r".into(), 1)], &[1]);
+    let r: Vec<_> = m.obligations()[before..]
+        .iter()
+        .map(|o| (o.msg, o.must))
+        .collect();
+    assert_eq!(r, vec![(1, false)]);
+    // Once the session is re-established (a new one: subscribed again), routing is
+    // required again.
+    m.subscribe(0, &[("a".into(), 1)], &[1]);
+    m.publish(msg(3, 3, "a", 1, false));
+    assert!(m.obligations().iter().any(|o| o.msg == 3 && o.must));
+}

@@ -41,6 +41,8 @@ pub struct Settings {
     pub wills: bool,
     /// In the simulator, generate network faults (partitions) too.
     pub network_faults: bool,
+    /// Generate short keep alives and connections that fall silent.
+    pub silence: bool,
 }
 
 impl Settings {
@@ -58,6 +60,7 @@ impl Settings {
             password: None,
             wills: true,
             network_faults: true,
+            silence: true,
         }
     }
 }
@@ -148,6 +151,8 @@ pub fn run(
         settings.max_ops,
         settings.wills,
         matches!(target, PropTarget::Sim(_)) && settings.network_faults,
+        matches!(target, PropTarget::Sim(_)),
+        settings.silence,
     );
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {
@@ -172,6 +177,7 @@ pub fn run(
             username: settings.username.clone(),
             password: settings.password.clone(),
             cleanup: true,
+            broker_control: None,
         };
         let outcome = execute(target, &c, cfg, runtime);
         ops_run.fetch_add(outcome.ops_run as u64, Ordering::Relaxed);
@@ -263,7 +269,8 @@ fn harness_failure(why: String) -> CaseOutcome {
     }
 }
 
-const RUNNER_HOST: &str = "prop-runner";
+/// The runner's host: the name the restart loop cuts off from the broker's.
+use crate::sim::scenarios::RUNNER_HOST;
 
 /// One case in a simulation of its own: a fresh reference broker, virtual time.
 fn simulate(c: &Case, mut cfg: CaseConfig, config: &mqttspec_broker::Config) -> CaseOutcome {
@@ -273,6 +280,8 @@ fn simulate(c: &Case, mut cfg: CaseConfig, config: &mqttspec_broker::Config) -> 
     };
     // The broker is thrown away with the simulation: nothing to clean.
     cfg.cleanup = false;
+    let control = crate::engine::BrokerControl::default();
+    cfg.broker_control = Some(control.clone());
     let seed = cfg.client_prefix.bytes().fold(0u64, |h, b| {
         h.wrapping_mul(0x100_0000_01B3).wrapping_add(u64::from(b))
     });
@@ -303,11 +312,14 @@ fn simulate(c: &Case, mut cfg: CaseConfig, config: &mqttspec_broker::Config) -> 
             Ok(())
         });
     }
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
+    // Stepped by the loop that can crash and restart the broker's host.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::sim::scenarios::step_to_end(&mut sim, &control)
+    }));
     let outcome = slot.lock().ok().and_then(|mut s| s.take());
     match (ran, outcome) {
         (Ok(Ok(())), Some(o)) => o,
-        (Ok(Err(e)), _) => harness_failure(format!("the simulation failed: {e}")),
+        (Ok(Err(e)), _) => harness_failure(e),
         (Err(_), _) => harness_failure("the simulation panicked".into()),
         (Ok(Ok(())), None) => harness_failure("the case ended without an outcome".into()),
     }

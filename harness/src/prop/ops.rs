@@ -4,8 +4,13 @@
 //! apply (a publish by a client that is not connected), so that proptest's shrinking,
 //! which removes operations and simplifies their fields, always yields a runnable case.
 
+pub use crate::model::Hold;
 use proptest::prelude::*;
 use std::fmt;
+
+/// The keep alive of a connection that a `Silence` operation may end (seconds): short, so
+/// that the broker's close (1.5 times it, 3.1.1/MQTT-3.1.2-24) comes soon.
+pub const SHORT_KEEP_ALIVE: u16 = 2;
 
 /// Topic names, relative to the case's prefix: collision-prone, with empty levels.
 /// (`$` topics are left out: every name carries the case's prefix, so a leading-`$` name
@@ -38,12 +43,14 @@ pub struct WillOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// Connects the client; on a connected one, a takeover by a new connection.
-    /// `hold`: the connection never acknowledges the QoS 1/2 messages it receives.
+    /// `hold`: what the connection leaves unacknowledged ([`Hold`]). `keep_alive`: 60, or
+    /// [`SHORT_KEEP_ALIVE`], with which the client pings on its own until a `Silence`.
     Connect {
         c: u8,
         clean: bool,
         will: Option<WillOp>,
-        hold: bool,
+        hold: Hold,
+        keep_alive: u16,
     },
     Disconnect {
         c: u8,
@@ -66,6 +73,41 @@ pub enum Op {
         c: u8,
         filters: Vec<u8>,
     },
+    /// Nothing happens for `ms` milliseconds (time-dependent faults; cheap in the
+    /// simulator's virtual time, rare over TCP).
+    Idle {
+        c: u8,
+        ms: u16,
+    },
+    /// The client's connection (with a short keep alive) falls silent and stays open: the
+    /// broker must close it within 1.5 times the keep alive (3.1.1/MQTT-3.1.2-24) and
+    /// publish its will (3.1.1/MQTT-3.1.2-8).
+    Silence {
+        c: u8,
+    },
+    /// Simulator only (`--sim`): nothing passes either way on the client's connection
+    /// until a `Release` (or the end of the case); meanwhile the client does nothing.
+    Hold {
+        c: u8,
+    },
+    Release {
+        c: u8,
+    },
+    /// Simulator only (`--sim`): the broker's host crashes (nothing more reaches the
+    /// clients, not even a FIN: every connection is lost) and restarts after `ms`
+    /// milliseconds without the state it held in memory.
+    Restart {
+        c: u8,
+        ms: u16,
+    },
+    /// A QoS 2 PUBLISH sent twice (the second with DUP 1, the same identifier) before
+    /// PUBREL: delivered once (method B, 3.1.1/MQTT-4.3.3-2).
+    PublishTwice {
+        c: u8,
+        topic: u8,
+        retain: bool,
+        size: Size,
+    },
     /// `count` messages alike, one after the other (queues of several messages).
     Publish {
         c: u8,
@@ -84,6 +126,12 @@ impl Op {
             | Op::Disconnect { c }
             | Op::Drop { c }
             | Op::Partition { c, .. }
+            | Op::Idle { c, .. }
+            | Op::Restart { c, .. }
+            | Op::Hold { c }
+            | Op::Release { c }
+            | Op::Silence { c }
+            | Op::PublishTwice { c, .. }
             | Op::Subscribe { c, .. }
             | Op::Unsubscribe { c, .. }
             | Op::Publish { c, .. } => *c,
@@ -107,6 +155,7 @@ impl fmt::Display for Op {
                 clean,
                 will,
                 hold,
+                keep_alive,
             } => {
                 write!(f, "c{c} connect clean={}", u8::from(*clean))?;
                 if let Some(w) = will {
@@ -119,11 +168,32 @@ impl fmt::Display for Op {
                         if w.empty { " empty" } else { "" }
                     )?;
                 }
-                if *hold {
-                    write!(f, " holding acks")?;
+                match hold {
+                    Hold::No => {}
+                    Hold::All => write!(f, " holding acks")?,
+                    Hold::Comp => write!(f, " holding PUBCOMP")?,
+                }
+                if *keep_alive != 60 {
+                    write!(f, " keep alive {keep_alive}s")?;
                 }
                 Ok(())
             }
+            Op::Idle { c: _, ms } => write!(f, "idle {ms}ms"),
+            Op::Restart { c: _, ms } => write!(f, "broker restart ({ms}ms down)"),
+            Op::Hold { c } => write!(f, "c{c} held (nothing passes)"),
+            Op::Release { c } => write!(f, "c{c} released"),
+            Op::Silence { c } => write!(f, "c{c} falls silent"),
+            Op::PublishTwice {
+                c,
+                topic: t,
+                retain,
+                size,
+            } => write!(
+                f,
+                "c{c} publish {:?} qos 2 retain {} {size:?}, sent twice before PUBREL",
+                topic(*t),
+                u8::from(*retain)
+            ),
             Op::Disconnect { c } => write!(f, "c{c} disconnect"),
             Op::Drop { c } => write!(f, "c{c} drop"),
             Op::Partition { c, ms } => write!(f, "c{c} partition {ms}ms"),
@@ -188,33 +258,61 @@ fn filter_index() -> impl Strategy<Value = u8> {
     prop_oneof![1 => prop::sample::select(vec![0u8, 4, 5, 6]), 1 => 0..FILTERS.len() as u8]
 }
 
-fn op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
+/// What a connection holds: acknowledges everything most of the time.
+fn hold() -> impl Strategy<Value = Hold> {
+    prop_oneof![12 => Just(Hold::No), 7 => Just(Hold::All), 3 => Just(Hold::Comp)]
+}
+
+fn keep_alive(silence: bool) -> BoxedStrategy<u16> {
+    if silence {
+        prop_oneof![8 => Just(60u16), 1 => Just(SHORT_KEEP_ALIVE)].boxed()
+    } else {
+        Just(60u16).boxed()
+    }
+}
+
+/// Weights are tenths: `slow` (the operations that let time pass) is 10 in the simulator,
+/// 1 over TCP, where their seconds are real. `silence`: short keep alives and silent
+/// connections.
+fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Value = Op> {
     let mut arms: Vec<(u32, BoxedStrategy<Op>)> =
         vec![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
         // queued messages and reconnects are what the stateful rules are about.
         (
-            4,
-            (client(), prop::bool::weighted(0.25), will(wills), prop::bool::weighted(0.4))
-                .prop_map(|(c, clean, will, hold)| Op::Connect { c, clean, will, hold })
+            40,
+            (
+                client(),
+                prop::bool::weighted(0.25),
+                will(wills),
+                hold(),
+                keep_alive(silence),
+            )
+                .prop_map(|(c, clean, will, hold, keep_alive)| Op::Connect {
+                    c,
+                    clean,
+                    will,
+                    hold,
+                    keep_alive,
+                })
                 .boxed(),
         ),
-        (1, client().prop_map(|c| Op::Disconnect { c }).boxed()),
-        (3, client().prop_map(|c| Op::Drop { c }).boxed()),
+        (10, client().prop_map(|c| Op::Disconnect { c }).boxed()),
+        (30, client().prop_map(|c| Op::Drop { c }).boxed()),
         (
-            3,
+            30,
             (client(), prop::collection::vec((filter_index(), grant()), 1..=3))
                 .prop_map(|(c, filters)| Op::Subscribe { c, filters })
                 .boxed(),
         ),
         (
-            1,
+            10,
             (client(), prop::collection::vec(filter_index(), 1..=2))
                 .prop_map(|(c, filters)| Op::Unsubscribe { c, filters })
                 .boxed(),
         ),
         (
-            6,
+            60,
             (
                 client(),
                 topic_index(),
@@ -233,14 +331,47 @@ fn op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
                 })
                 .boxed(),
         ),
+        (
+            10,
+            (
+                client(),
+                topic_index(),
+                prop::bool::weighted(0.3),
+                prop_oneof![6 => Just(Size::Small), 1 => Just(Size::Empty)],
+            )
+                .prop_map(|(c, topic, retain, size)| Op::PublishTwice {
+                    c,
+                    topic,
+                    retain,
+                    size,
+                })
+                .boxed(),
+        ),
+        (
+            slow,
+            (client(), 1000u16..=3000)
+                .prop_map(|(c, ms)| Op::Idle { c, ms })
+                .boxed(),
+        ),
     ];
+    if silence {
+        arms.push((slow, client().prop_map(|c| Op::Silence { c }).boxed()));
+    }
     if faults {
         arms.push((
-            2,
+            20,
             (client(), 100u16..=800)
                 .prop_map(|(c, ms)| Op::Partition { c, ms })
                 .boxed(),
         ));
+        arms.push((
+            5,
+            (client(), 100u16..=500)
+                .prop_map(|(c, ms)| Op::Restart { c, ms })
+                .boxed(),
+        ));
+        arms.push((5, client().prop_map(|c| Op::Hold { c }).boxed()));
+        arms.push((10, client().prop_map(|c| Op::Release { c }).boxed()));
     }
     proptest::strategy::Union::new_weighted(arms)
 }
@@ -278,7 +409,8 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
                     c,
                     clean: false,
                     will: w,
-                    hold: true,
+                    hold: Hold::All,
+                    keep_alive: 60,
                 }),
                 Some(Op::Subscribe {
                     c,
@@ -301,7 +433,8 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
                     c,
                     clean: false,
                     will: None,
-                    hold: false,
+                    hold: Hold::No,
+                    keep_alive: 60,
                 }),
             ];
             ops.into_iter()
@@ -311,12 +444,57 @@ fn inflight_unsubscribe(wills: bool) -> impl Strategy<Value = Vec<Op>> {
         })
 }
 
+/// A will on a connection with a short keep alive that then falls silent: the keep alive
+/// runs out and the will must be published (3.1.1/MQTT-3.1.2-24, -8). With `keep` flags,
+/// as [`inflight_unsubscribe`].
+fn silent_will() -> impl Strategy<Value = Vec<Op>> {
+    (
+        client(),
+        topic_index(),
+        0u8..3,
+        any::<bool>(),
+        prop::array::uniform2(prop::bool::weighted(0.999)),
+    )
+        .prop_map(|(c, topic, qos, retain, keep)| {
+            let ops = [
+                Op::Connect {
+                    c,
+                    clean: false,
+                    will: Some(WillOp {
+                        topic,
+                        qos,
+                        retain,
+                        empty: false,
+                    }),
+                    hold: Hold::No,
+                    keep_alive: SHORT_KEEP_ALIVE,
+                },
+                Op::Silence { c },
+            ];
+            ops.into_iter()
+                .zip(keep)
+                .filter_map(|(op, k)| k.then_some(op))
+                .collect()
+        })
+}
+
 /// An independent operation most of the time, sometimes a pattern of several.
-fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Op>> {
-    prop_oneof![
-        24 => op(wills, faults).prop_map(|o| vec![o]),
-        1 => inflight_unsubscribe(wills),
-    ]
+fn segment(wills: bool, faults: bool, sim: bool, silence: bool) -> impl Strategy<Value = Vec<Op>> {
+    let slow = if sim { 10 } else { 1 };
+    let mut arms: Vec<(u32, BoxedStrategy<Vec<Op>>)> = vec![
+        (
+            240,
+            op(wills, faults, slow, silence)
+                .prop_map(|o| vec![o])
+                .boxed(),
+        ),
+        (10, inflight_unsubscribe(wills).boxed()),
+    ];
+    // Proptest refuses arms of weight 0: left out instead.
+    if wills && silence {
+        arms.push((slow, silent_will().boxed()));
+    }
+    proptest::strategy::Union::new_weighted(arms)
 }
 
 /// A case: how many clients (2 to `max_clients`) and the operations.
@@ -327,17 +505,21 @@ pub struct Case {
 }
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
-/// `faults`: network-fault operations (partitions), for the simulator.
+/// `faults`: network-fault operations (partitions), for the simulator. `sim`: operations
+/// that let time pass are common (virtual time), else rare. `silence`: short keep alives
+/// and connections that fall silent.
 pub fn case(
     max_clients: u8,
     max_ops: usize,
     wills: bool,
     faults: bool,
+    sim: bool,
+    silence: bool,
 ) -> impl Strategy<Value = Case> {
     let max_clients = max_clients.clamp(2, 6);
     (
         2..=max_clients,
-        prop::collection::vec(segment(wills, faults), 1..=max_ops.max(1)),
+        prop::collection::vec(segment(wills, faults, sim, silence), 1..=max_ops.max(1)),
     )
         .prop_map(move |(clients, segments)| Case {
             clients,
@@ -358,8 +540,53 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::Disconnect { c }
     | Op::Drop { c }
     | Op::Partition { c, .. }
+    | Op::Idle { c, .. }
+    | Op::Restart { c, .. }
+    | Op::Hold { c }
+    | Op::Release { c }
+    | Op::Silence { c }
+    | Op::PublishTwice { c, .. }
     | Op::Subscribe { c, .. }
     | Op::Unsubscribe { c, .. }
     | Op::Publish { c, .. }) = op;
     *c %= clients;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    /// Every combination of the generator's switches builds (proptest refuses arms of
+    /// weight 0) and yields runnable cases; without silence, no short keep alive.
+    #[test]
+    fn every_switch_combination_generates() {
+        for bits in 0..16u8 {
+            let (wills, faults, sim, silence) =
+                (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0);
+            let strategy = case(4, 12, wills, faults, sim, silence);
+            let mut runner = TestRunner::deterministic();
+            for _ in 0..50 {
+                let c = strategy.new_tree(&mut runner).expect("a case").current();
+                assert!(!c.ops.is_empty() && c.ops.len() <= 12);
+                for op in &c.ops {
+                    match op {
+                        Op::Connect {
+                            keep_alive, will, ..
+                        } => {
+                            assert!(silence || *keep_alive == 60, "{op}");
+                            assert!(wills || will.is_none(), "{op}");
+                        }
+                        Op::Silence { .. } => assert!(silence, "{op}"),
+                        Op::Partition { .. }
+                        | Op::Restart { .. }
+                        | Op::Hold { .. }
+                        | Op::Release { .. } => assert!(faults, "{op}"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
 }

@@ -6,9 +6,11 @@
 
 use super::exec::Done;
 use crate::model::judge::ViolationKind;
-use crate::model::{ConnNo, Model, Obligation, Slot, Violation};
+use crate::model::{ConnNo, Hold, Model, MsgId, Obligation, Slot, Violation};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+mod acks;
 
 /// A JSON string is a YAML flow scalar: quoting without surprises.
 fn q(s: &str) -> String {
@@ -33,6 +35,24 @@ struct Writer<'a> {
     live: BTreeMap<Slot, ConnNo>,
     /// Next packet identifier per scenario client name.
     pids: BTreeMap<String, u16>,
+    /// What each connection leaves unacknowledged (`auto_ack: false` unless `No`).
+    modes: BTreeMap<ConnNo, Hold>,
+    /// Saved packet identifiers (variable names) of the copies each client's session
+    /// received of a message: a resend must carry it (3.1.1/MQTT-4.4.0-1).
+    saved: BTreeMap<(Slot, MsgId), Vec<String>>,
+    /// Identifiers a holding connection leaves unacknowledged, last one last: a new
+    /// message must not take the last (3.1.1/MQTT-2.3.1-4).
+    held: BTreeMap<ConnNo, Vec<String>>,
+    /// Identifiers whose PUBREL a client left unanswered, per client: resent on resume.
+    released: BTreeMap<Slot, Vec<String>>,
+    /// Saved variables so far.
+    vars: usize,
+    /// Held clients, with the index of the step that held them.
+    held_from: BTreeMap<Slot, usize>,
+    /// Scenario clients silenced (not to be used again).
+    silenced: std::collections::BTreeSet<String>,
+    /// How long the step's required copies may take.
+    within: String,
 }
 
 impl Writer<'_> {
@@ -72,7 +92,11 @@ impl Writer<'_> {
     fn counted(&self, o: &Obligation) -> bool {
         self.violation.kind == ViolationKind::Unexpected
             && self.violation.slot == Some(o.slot)
-            && self.violation.msg == Some(o.msg)
+            && self
+                .violation
+                .msg
+                .and_then(|m| self.model.message(m))
+                .is_some_and(|m| m.key == o.key)
             && self
                 .model
                 .obligations()
@@ -140,13 +164,24 @@ impl Writer<'_> {
         self.line(&line);
     }
 
+    fn var(&mut self) -> String {
+        self.vars += 1;
+        format!("p{}", self.vars)
+    }
+
     fn musts(&mut self, op: usize) {
+        let held = self.held_from.clone();
+        // A held client's copies are expected at its release.
+        self.musts_where(&|o| o.op == op && !held.contains_key(&o.slot));
+    }
+
+    fn musts_where(&mut self, which: &dyn Fn(&Obligation) -> bool) {
         let mut by_conn: BTreeMap<(Slot, ConnNo), Vec<&Obligation>> = BTreeMap::new();
         for o in self
             .model
             .obligations()
             .iter()
-            .filter(|o| o.must && o.op == op)
+            .filter(|o| o.must && which(o))
         {
             by_conn.entry((o.slot, o.from_conn)).or_default().push(o);
         }
@@ -166,16 +201,27 @@ impl Writer<'_> {
                     self.pattern(o, qos, true)
                 })
                 .collect();
-            if self.violation.kind == ViolationKind::Order && self.violation.slot == Some(slot) {
+            let within = self.within.clone();
+            let scripted = self.modes.get(&conn).is_some_and(|m| *m != Hold::No);
+            if patterns.len() == 1
+                && list.len() == 1
+                && list[0].must_qos.unwrap_or(0) > 0
+                && (scripted || list[0].dup)
+            {
+                let o = list[0].clone();
+                self.must_one(&name, conn, &o, patterns[0].clone(), &ignore);
+            } else if self.violation.kind == ViolationKind::Order
+                && self.violation.slot == Some(slot)
+            {
                 for p in patterns {
                     let line = format!(
-                        "expect: {{client: {name}, packet: {p}, ignore: {ignore}, within: 3s}}"
+                        "expect: {{client: {name}, packet: {p}, ignore: {ignore}, within: {within}}}"
                     );
                     self.line(&line);
                 }
             } else if !patterns.is_empty() {
                 let line = format!(
-                    "expect: {{client: {name}, all_of: [{}], ignore: {ignore}, within: 3s}}",
+                    "expect: {{client: {name}, all_of: [{}], ignore: {ignore}, within: {within}}}",
                     patterns.join(", ")
                 );
                 self.line(&line);
@@ -184,6 +230,7 @@ impl Writer<'_> {
     }
 
     fn step(&mut self, index: usize, done: &Done) {
+        self.within = "3s".to_owned();
         match done {
             Done::Connect {
                 slot,
@@ -191,12 +238,16 @@ impl Writer<'_> {
                 clean,
                 will,
                 hold,
+                keep_alive,
                 session_present,
                 took_over,
             } => {
                 // A takeover needs a second scenario client with the same client id.
+                // A silenced scenario client cannot be used again: a new name.
                 let name = if took_over.is_some() {
                     format!("c{slot}t{conn}")
+                } else if self.silenced.contains(&format!("c{slot}")) {
+                    format!("c{slot}s{conn}")
                 } else {
                     format!("c{slot}")
                 };
@@ -208,8 +259,11 @@ impl Writer<'_> {
                 let mut line = format!(
                     "connect: {{client: {name}, client_id: {}, clean_session: {clean}, auto_ack: {}",
                     q(&format!("${{client}}c{slot}")),
-                    !hold
+                    *hold == Hold::No
                 );
+                if *keep_alive != 60 {
+                    let _ = write!(line, ", keep_alive: {keep_alive}");
+                }
                 if let Some(w) = will {
                     let _ = write!(
                         line,
@@ -233,8 +287,77 @@ impl Writer<'_> {
                     );
                     self.line(&line);
                 }
+                self.modes.insert(*conn, *hold);
+                if *session_present {
+                    // The PUBRELs the session left unanswered come again with their
+                    // identifiers (3.1.1/MQTT-4.4.0-1).
+                    let released = self.released.remove(slot).unwrap_or_default();
+                    let ignore = self.ignore(*slot);
+                    for var in &released {
+                        self.line(&format!(
+                            "expect: {{client: {name}, packet: {{pubrel: {{packet_id: \"${{{var}}}\"}}}}, ignore: {ignore}, within: 3s, statements: [3.1.1/MQTT-4.4.0-1]}}"
+                        ));
+                        if *hold == Hold::All {
+                            self.line(&format!(
+                                "send: {{client: {name}, packet: {{pubcomp: {{packet_id: \"${{{var}}}\"}}}}}}"
+                            ));
+                        }
+                    }
+                    if *hold == Hold::Comp {
+                        self.released.insert(*slot, released);
+                    }
+                } else {
+                    self.released.remove(slot);
+                    self.saved.retain(|(s, _), _| s != slot);
+                }
                 self.names.insert(*conn, name);
                 self.live.insert(*slot, *conn);
+            }
+            Done::Idle { ms } => self.line(&format!("sleep: {ms}ms")),
+            Done::Hold { slot, conn } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.line(&format!("hold: {name}"));
+                self.held_from.insert(*slot, index);
+            }
+            Done::Release { slot, conn } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.line(&format!("release: {name}"));
+                if let Some(from) = self.held_from.remove(slot) {
+                    let slot = *slot;
+                    self.musts_where(&|o| o.slot == slot && o.op >= from && o.op < index);
+                }
+            }
+            Done::Restart { ms } => {
+                // Every connection is lost: judged up to here, then never used again.
+                let live: Vec<(Slot, ConnNo)> = self.live.iter().map(|(s, c)| (*s, *c)).collect();
+                for (slot, conn) in live {
+                    if let Some(name) = self.names.get(&conn).cloned() {
+                        self.quiet(slot, &name);
+                        self.silenced.insert(name);
+                    }
+                }
+                self.live.clear();
+                self.line(&format!("restart_broker: {{down: {ms}ms}}"));
+            }
+            Done::Silence {
+                slot,
+                conn,
+                keep_alive,
+            } => {
+                let Some(name) = self.names.get(conn).cloned() else {
+                    return;
+                };
+                self.quiet(*slot, &name);
+                self.line(&format!("silence: {{client: {name}}}"));
+                self.live.remove(slot);
+                self.silenced.insert(name);
+                // The broker closes the connection within 1.5 times the keep alive of the
+                // last packet (the scenario client does not ping), then publishes the will.
+                self.line(&format!("sleep: {}ms", u64::from(*keep_alive) * 1500 + 500));
             }
             Done::Disconnect { slot, conn } | Done::Drop { slot, conn } => {
                 let Some(name) = self.names.get(conn).cloned() else {
@@ -259,6 +382,7 @@ impl Writer<'_> {
                 conn,
                 filters,
                 slot: _,
+                suback_checked,
             } => {
                 let Some(name) = self.names.get(conn).cloned() else {
                     return;
@@ -272,7 +396,11 @@ impl Writer<'_> {
                     "send: {{client: {name}, packet: {{subscribe: {{packet_id: {pid}, filters: [{}]}}}}}}",
                     list.join(", ")
                 ));
-                self.ack(&name, "suback", pid);
+                if *suback_checked {
+                    self.suback_codes(&name, pid, filters);
+                } else {
+                    self.ack(&name, "suback", pid);
+                }
             }
             Done::Unsubscribe { conn, filters, .. } => {
                 let Some(name) = self.names.get(conn).cloned() else {
@@ -286,7 +414,9 @@ impl Writer<'_> {
                 ));
                 self.ack(&name, "unsuback", pid);
             }
-            Done::Publish { conn, msg, .. } => {
+            Done::Publish {
+                conn, msg, twice, ..
+            } => {
                 let Some(name) = self.names.get(conn).cloned() else {
                     return;
                 };
@@ -303,6 +433,17 @@ impl Writer<'_> {
                     msg.qos,
                     msg.retain
                 ));
+                if *twice {
+                    // Again before PUBREL, DUP 1: PUBREC again, no second delivery
+                    // (3.1.1/MQTT-4.3.3-2).
+                    self.line(&format!(
+                        "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: 2, retain: {}, dup: true{id}}}}}}}",
+                        topic(&msg.topic),
+                        payload_text(&msg.payload),
+                        msg.retain
+                    ));
+                    self.ack(&name, "pubrec", pid);
+                }
                 match msg.qos {
                     0 => {
                         self.line(&format!("send: {{client: {name}, packet: pingreq}}"));
@@ -339,6 +480,14 @@ pub fn scenario(
         names: BTreeMap::new(),
         live: BTreeMap::new(),
         pids: BTreeMap::new(),
+        modes: BTreeMap::new(),
+        saved: BTreeMap::new(),
+        held: BTreeMap::new(),
+        released: BTreeMap::new(),
+        vars: 0,
+        held_from: BTreeMap::new(),
+        silenced: Default::default(),
+        within: "3s".to_owned(),
     };
     for (i, (_, d)) in done.iter().enumerate() {
         w.step(i, d);

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const RUNNER_HOST: &str = "runner";
+pub(crate) const RUNNER_HOST: &str = "runner";
 /// The resolution of simulated time.
 const TICK: Duration = Duration::from_millis(1);
 /// The simulation's own limit comes after the scenario timeout, which reports better.
@@ -186,7 +186,10 @@ pub fn simulate_scenario(
 
 /// Steps the simulation until the scenario ends, crashing and restarting the broker's
 /// host when a `restart_broker` step asks (only this loop can do that to a host).
-fn step_to_end(sim: &mut turmoil::Sim<'_>, control: &BrokerControl) -> Result<(), String> {
+pub(crate) fn step_to_end(
+    sim: &mut turmoil::Sim<'_>,
+    control: &BrokerControl,
+) -> Result<(), String> {
     // When the crashed broker restarts, and when the step that asked may go on.
     let mut restart_at: Option<Duration> = None;
     let mut ready_at: Option<Duration> = None;

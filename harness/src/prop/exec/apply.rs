@@ -5,10 +5,22 @@ use super::*;
 impl Exec {
     pub(super) async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
         let connected = self.conns.contains_key(&slot);
+        if self.held.contains(&slot)
+            && !matches!(
+                op,
+                Op::Release { .. } | Op::Idle { .. } | Op::Restart { .. }
+            )
+        {
+            // A held client does nothing until its release (its packets could not pass).
+            return Ok(false);
+        }
         if !connected
             && matches!(
                 op,
-                Op::Subscribe { .. } | Op::Unsubscribe { .. } | Op::Publish { .. }
+                Op::Subscribe { .. }
+                    | Op::Unsubscribe { .. }
+                    | Op::Publish { .. }
+                    | Op::PublishTwice { .. }
             )
         {
             // A client that is not connected connects first (a persistent session, which
@@ -17,23 +29,75 @@ impl Exec {
                 c: op.client(),
                 clean: false,
                 will: None,
-                hold: false,
+                hold: Hold::No,
+                keep_alive: 60,
             };
-            self.connect(&implied, slot, false, None, false).await?;
+            self.connect(&implied, slot, false, None, Hold::No, 60)
+                .await?;
             self.settle_or(op).await?;
             self.model.begin_op(self.done.len());
         }
         match op {
             Op::Connect {
-                clean, will, hold, ..
+                clean,
+                will,
+                hold,
+                keep_alive,
+                ..
             } => {
                 if !self.model.connect_is_modelled(slot, *clean) {
                     return Ok(false);
                 }
-                self.connect(op, slot, *clean, will.as_ref(), *hold).await?;
+                self.connect(op, slot, *clean, will.as_ref(), *hold, *keep_alive)
+                    .await?;
             }
-            Op::Disconnect { .. } | Op::Drop { .. } | Op::Partition { .. } if !connected => {
+            Op::Disconnect { .. } | Op::Drop { .. } | Op::Partition { .. } | Op::Silence { .. }
+                if !connected =>
+            {
                 return Ok(false);
+            }
+            Op::Idle { ms, .. } => {
+                // Time passes; connections with a short keep alive ping on their own.
+                let ms = u64::from(*ms);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                self.done.push((op.clone(), Done::Idle { ms }));
+            }
+            Op::Silence { .. } => return self.silence(op, slot).await,
+            Op::Restart { ms, .. } => return self.restart(op, *ms).await,
+            Op::Hold { .. } => {
+                // Only in the simulator, and not on a short keep alive, whose pings would
+                // wait too and let the broker close the connection.
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                if self.cfg.broker_control.is_none() || c.keep_alive < 60 {
+                    return Ok(false);
+                }
+                c.hold();
+                let conn = c.no;
+                self.held.insert(slot);
+                self.done.push((op.clone(), Done::Hold { slot, conn }));
+            }
+            Op::Release { .. } => {
+                if !self.held.remove(&slot) {
+                    return Ok(false);
+                }
+                let Some(c) = self.conns.get(&slot) else {
+                    return Ok(false);
+                };
+                c.release();
+                let conn = c.no;
+                self.done.push((op.clone(), Done::Release { slot, conn }));
+            }
+            Op::PublishTwice {
+                topic: t,
+                retain,
+                size,
+                ..
+            } => {
+                if !self.publish_one(op, slot, *t, 2, *retain, *size).await? {
+                    return Ok(false);
+                }
             }
             Op::Partition { ms, .. } => {
                 let Some(c) = self.conns.get(&slot) else {
@@ -111,6 +175,19 @@ impl Exec {
                         .zip(&list)
                         .any(|(c, (_, q))| *c != 0x80 && *c > *q)
                 {
+                    // The SUBSCRIBE is a step of the reproducer, which states the codes a
+                    // correct SUBACK may have; the model takes the filters as granted.
+                    let asked: Vec<u8> = list.iter().map(|(_, q)| *q).collect();
+                    self.model.subscribe(slot, &list, &asked);
+                    self.done.push((
+                        op.clone(),
+                        Done::Subscribe {
+                            slot,
+                            conn: no,
+                            filters: list.clone(),
+                            suback_checked: true,
+                        },
+                    ));
                     return Err(protocol(
                         "the SUBACK does not grant what was asked".into(),
                         &["3.1.1/MQTT-3.8.4-5", "3.1.1/MQTT-3.9.3-1"],
@@ -125,6 +202,7 @@ impl Exec {
                         slot,
                         conn: no,
                         filters: list,
+                        suback_checked: false,
                     },
                 ));
             }
@@ -211,7 +289,18 @@ impl Exec {
         p.retain = retain;
         let pid = if q > 0 { c.next_packet_id() } else { 0 };
         p.packet_id = pid;
-        c.send(Packet::Publish(p));
+        let twice = matches!(op, Op::PublishTwice { .. });
+        let again = twice.then(|| {
+            let mut again = p.clone();
+            again.dup = true;
+            again
+        });
+        match again {
+            // In one write with the first, so that the broker reads it before the PUBREL
+            // the connection sends on the first PUBREC.
+            Some(again) => c.send_batch(vec![Packet::Publish(p), Packet::Publish(again)]),
+            None => c.send(Packet::Publish(p)),
+        }
         if q == 0 {
             // A PINGRESP after the PUBLISH: the broker has read it.
             c.send(Packet::PingReq);
@@ -226,7 +315,12 @@ impl Exec {
             payload: body,
             will: false,
         };
-        if let Err(v) = self.publish_acks(no, q, pid).await {
+        let acked = if twice {
+            self.publish_twice_acks(no, pid).await
+        } else {
+            self.publish_acks(no, q, pid).await
+        };
+        if let Err(v) = acked {
             // The PUBLISH went out: the reproducer sends it and expects the acknowledgement
             // that did not come (no PUBACK, no PUBCOMP, a wrong packet identifier). The
             // broker may have routed it: the model knows it, so the reproducer allows it.
@@ -237,6 +331,7 @@ impl Exec {
                     slot,
                     conn: no,
                     msg,
+                    twice,
                 },
             ));
             return Err(v);
@@ -248,9 +343,28 @@ impl Exec {
                 slot,
                 conn: no,
                 msg,
+                twice,
             },
         ));
         Ok(true)
+    }
+
+    /// A QoS 2 PUBLISH sent twice before PUBREL: PUBREC for each (the receiver answers a
+    /// duplicate with PUBREC and does not deliver it again, 3.1.1/MQTT-4.3.3-2), then
+    /// PUBCOMP for the one PUBREL the connection sends.
+    async fn publish_twice_acks(&mut self, no: ConnNo, pid: u16) -> Result<(), Violation> {
+        let pubrec = |p: &Packet| matches!(p, Packet::PubRec(a) if a.packet_id == pid);
+        let rule = &["3.1.1/MQTT-4.3.3-2"];
+        self.ack(no, "PUBREC", rule, pubrec).await?;
+        self.ack(no, "PUBREC", rule, pubrec).await?;
+        self.ack(
+            no,
+            "PUBCOMP",
+            rule,
+            |p| matches!(p, Packet::PubComp(a) if a.packet_id == pid),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The broker's acknowledgements of a PUBLISH at QoS `q` (the PINGRESP to the PINGREQ
@@ -298,7 +412,8 @@ impl Exec {
         slot: Slot,
         clean: bool,
         will: Option<&crate::prop::ops::WillOp>,
-        hold: bool,
+        hold: Hold,
+        keep_alive: u16,
     ) -> Result<(), Violation> {
         let will = will.map(|w| {
             let id = self.next_msg;
@@ -312,11 +427,15 @@ impl Exec {
             }
         });
         let no = self.model.next_conn();
+        // A short keep alive: pings four times per period, so that partitions (at most
+        // half the delivery wait) and idle time do not let it run out.
+        let ping = (keep_alive < 60).then(|| Duration::from_millis(u64::from(keep_alive) * 250));
         let mut conn = Conn::open(
             &self.cfg.endpoint,
             no,
             slot,
             hold,
+            ping,
             self.shared.clone(),
             self.cfg.ack_wait,
         )
@@ -330,10 +449,11 @@ impl Exec {
             )
         })?;
         let _ = conn.next_packet_id();
+        conn.keep_alive = keep_alive;
         let connect = Connect {
             version: ProtocolVersion::V311,
             clean_start: clean,
-            keep_alive: 60,
+            keep_alive,
             client_id: self.client_id(slot).into(),
             will: will.as_ref().map(|w| Will {
                 topic: self.full_topic(&w.topic).into(),
@@ -364,6 +484,22 @@ impl Exec {
             return Ok(());
         };
         if ack.code.0 != 0 {
+            // The CONNECT is a step of the reproducer, which expects it accepted: the model
+            // takes it as a correct broker would.
+            let outcome = self.model.connect_holding(slot, clean, will.clone(), hold);
+            self.done.push((
+                op.clone(),
+                Done::Connect {
+                    slot,
+                    conn: no,
+                    clean,
+                    will,
+                    hold,
+                    keep_alive,
+                    session_present: outcome.session_present,
+                    took_over: outcome.took_over,
+                },
+            ));
             return Err(protocol(
                 format!("the broker refused client c{slot}"),
                 &["3.1.1/MQTT-3.1.4-4"],
@@ -372,7 +508,11 @@ impl Exec {
             ));
         }
         let old = self.conns.insert(slot, conn);
-        let outcome = self.model.connect(slot, clean, will.clone(), hold);
+        if !clean && !ack.session_present && self.model.session_uncertain(slot) {
+            // After a restart the broker may have lost the session: its CONNACK says.
+            self.model.forget_session(slot);
+        }
+        let outcome = self.model.connect_holding(slot, clean, will.clone(), hold);
         if !clean && !self.persistent.contains(&slot) {
             self.persistent.push(slot);
         }
@@ -384,6 +524,7 @@ impl Exec {
                 clean,
                 will,
                 hold,
+                keep_alive,
                 session_present: outcome.session_present,
                 took_over: outcome.took_over,
             },

@@ -14,7 +14,8 @@ impl Exec {
                 &self.cfg.endpoint,
                 no,
                 crate::prop::conn::CLEANUP,
-                false,
+                Hold::No,
+                None,
                 self.shared.clone(),
                 wait,
             )

@@ -5,12 +5,15 @@
 
 mod apply;
 mod cleanup;
+mod timed;
 
 use super::conn::{Conn, Inner, Shared};
 use super::ops::{Case, Op, Size, filter, topic};
 use crate::engine::transport::Endpoint;
 use crate::model::judge::{self, ViolationKind};
-use crate::model::{ConnNo, Key, Message, Model, MsgId, Observed, Slot, Violation, WillSpec};
+use crate::model::{
+    ConnNo, Hold, Key, Message, Model, MsgId, Observed, Slot, Violation, WillSpec, flows,
+};
 use mqttspec_codec::{
     Connect, Disconnect, Packet, ProtocolVersion, Publish, QoS, Subscribe, Subscription,
     Unsubscribe, Will,
@@ -38,6 +41,8 @@ pub struct CaseConfig {
     pub password: Option<String>,
     /// Clear retained messages and stored sessions at the end.
     pub cleanup: bool,
+    /// In the simulator: restarts the broker's host.
+    pub broker_control: Option<crate::engine::BrokerControl>,
 }
 
 /// One executed operation, for the report and the reproducer.
@@ -48,9 +53,32 @@ pub enum Done {
         conn: ConnNo,
         clean: bool,
         will: Option<WillSpec>,
-        hold: bool,
+        hold: Hold,
+        keep_alive: u16,
         session_present: bool,
         took_over: Option<ConnNo>,
+    },
+    Idle {
+        ms: u64,
+    },
+    /// The broker's host crashed and came back after `ms` with no state in memory.
+    Restart {
+        ms: u64,
+    },
+    /// Nothing passes on the connection until its `Release`.
+    Hold {
+        slot: Slot,
+        conn: ConnNo,
+    },
+    Release {
+        slot: Slot,
+        conn: ConnNo,
+    },
+    /// The connection fell silent; the broker closed it (keep alive).
+    Silence {
+        slot: Slot,
+        conn: ConnNo,
+        keep_alive: u16,
     },
     Disconnect {
         slot: Slot,
@@ -69,6 +97,8 @@ pub enum Done {
         slot: Slot,
         conn: ConnNo,
         filters: Vec<(String, u8)>,
+        /// The SUBACK was wrong: the reproducer states the codes a correct one may have.
+        suback_checked: bool,
     },
     Unsubscribe {
         slot: Slot,
@@ -79,6 +109,8 @@ pub enum Done {
         slot: Slot,
         conn: ConnNo,
         msg: Message,
+        /// A QoS 2 PUBLISH sent again with DUP 1 before PUBREL.
+        twice: bool,
     },
 }
 
@@ -102,6 +134,9 @@ struct Exec {
     next_msg: MsgId,
     done: Vec<(Op, Done)>,
     persistent: Vec<Slot>,
+    /// Clients whose connection is held (simulator): nothing they must receive can come
+    /// until the release, and they do nothing meanwhile.
+    held: std::collections::BTreeSet<Slot>,
 }
 
 fn payload(id: MsgId, size: Size, will: bool) -> Vec<u8> {
@@ -139,6 +174,7 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         next_msg: 1,
         done: Vec::new(),
         persistent: Vec::new(),
+        held: Default::default(),
     };
     let clients = case.clients.max(1);
     let mut violation = None;
@@ -161,6 +197,8 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         }
     }
     if violation.is_none() {
+        // What is held comes now, and is judged with the rest.
+        exec.release_all();
         violation = exec.finish().await;
     }
     exec.close_all().await;
@@ -227,6 +265,14 @@ impl Exec {
 
     fn errors(&self) -> Option<Violation> {
         let inner = self.shared.lock();
+        if let Some(e) = inner.before_connack.first() {
+            return Some(protocol(
+                "the broker sent a packet before the CONNACK".into(),
+                &["3.1.1/MQTT-3.2.0-1"],
+                "the CONNACK first",
+                e.clone(),
+            ));
+        }
         inner.errors.first().map(|e| {
             protocol(
                 "the broker sent a malformed packet".into(),
@@ -235,6 +281,48 @@ impl Exec {
                 e.clone(),
             )
         })
+    }
+
+    /// Packet identifiers and QoS 2 stages ([`flows`]) of what came so far; a held
+    /// connection owes nothing yet.
+    fn flows(&self, inner: &Inner, obs: &[Observed]) -> flows::Verdict {
+        let mut quiet = inner.closed.clone();
+        quiet.extend(
+            self.held
+                .iter()
+                .filter_map(|s| self.conns.get(s).map(|c| c.no)),
+        );
+        flows::judge(&self.model, obs, &inner.wire, &quiet)
+    }
+
+    /// The first required copy that has not come, but to a held client.
+    fn missing(&self, obs: &[Observed]) -> Option<Violation> {
+        judge::missing_unless(&self.model, obs, &|slot| self.held.contains(&slot))
+    }
+
+    /// Releases every held connection (as `Release` operations of the case).
+    fn release_all(&mut self) {
+        for slot in std::mem::take(&mut self.held) {
+            if let Some(c) = self.conns.get(&slot) {
+                c.release();
+                let op = Op::Release {
+                    c: u8::try_from(slot).unwrap_or(u8::MAX),
+                };
+                self.done.push((op, Done::Release { slot, conn: c.no }));
+            }
+        }
+    }
+
+    /// Everything judged on what came so far: an arrival nothing allows first, then a
+    /// required one that has not come.
+    fn judge_all(&self) -> Option<Violation> {
+        let inner = self.shared.lock();
+        let obs = self.observed(&inner);
+        let f = self.flows(&inner, &obs);
+        judge::unexpected(&self.model, &obs)
+            .or(f.unexpected)
+            .or_else(|| self.missing(&obs))
+            .or(f.missing)
     }
 
     /// Waits for the acknowledgement `want` accepts on connection `no`.
@@ -305,11 +393,11 @@ impl Exec {
         let deadline = Instant::now() + self.cfg.must_wait;
         self.shared
             .wait_until(deadline, |i| {
-                judge::missing(&self.model, &self.observed(i)).is_none()
+                let obs = self.observed(i);
+                self.missing(&obs).is_none() && self.flows(i, &obs).missing.is_none()
             })
             .await;
-        let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all()
     }
 
     /// At the end: quiet for `quiet` (within ten times that at most), then judge
@@ -330,8 +418,7 @@ impl Exec {
         if let Some(v) = self.errors() {
             return Some(v);
         }
-        let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all()
     }
 
     async fn close_all(&mut self) {
