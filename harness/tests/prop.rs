@@ -331,6 +331,7 @@ fn held_message_is_redelivered() {
     use mqttspec::prop::ops::{Case, Op, Size};
     let case = Case {
         clients: 2,
+        v5: 0,
         ops: vec![
             Op::Connect {
                 c: 0,
@@ -545,6 +546,7 @@ fn unsubscribe_keeps_inflight_deliveries() {
     use mqttspec::prop::ops::{Case, Op, Size};
     let case = Case {
         clients: 2,
+        v5: 0,
         ops: vec![
             Op::Connect {
                 c: 0,

@@ -21,6 +21,8 @@ pub struct Observed {
     pub dup: bool,
     /// Whether payload and topic are those of the message its key names.
     pub intact: bool,
+    /// On a 5.0 connection: the properties the model judges, and when it came.
+    pub v5: Option<super::v5::SeenV5>,
 }
 
 impl fmt::Display for Observed {

@@ -12,6 +12,7 @@
 pub mod judge;
 mod route;
 pub mod topic;
+pub mod v5;
 
 #[cfg(test)]
 mod tests;
@@ -119,6 +120,8 @@ struct Conn {
     clean: bool,
     hold: bool,
     will: Option<WillSpec>,
+    /// Will Delay Interval in seconds (5.0; 0 for 3.1.1).
+    will_delay: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -134,6 +137,8 @@ struct Session {
     /// Last ordered message per (publisher, topic, QoS), for 4.6.
     last_in_order: BTreeMap<(Slot, String, u8), MsgId>,
     conn: Option<Conn>,
+    /// Session expiry, subscription options, shared membership (5.0).
+    v5: v5::SessV5,
 }
 
 /// The retained message of a topic, as far as the model knows it.
@@ -157,6 +162,8 @@ pub struct Model {
     order: Vec<OrderRule>,
     next_conn: ConnNo,
     op: usize,
+    /// Time, 5.0 properties, delayed wills, the shared group (v5.rs).
+    v5: v5::V5State,
 }
 
 /// What a CONNECT must get back.
@@ -218,7 +225,12 @@ impl Model {
     /// session is "the current Session" it resumes (3.1.2.4) or ended with its connection
     /// is not settled by the text, so brokers differ on Session Present and subscriptions.
     pub fn connect_is_modelled(&self, slot: Slot, clean: bool) -> bool {
-        clean || self.connected_clean(slot) != Some(true)
+        // (5.0 alike: a connection whose session ends with it, Session Expiry Interval 0.)
+        clean
+            || self
+                .sessions
+                .get(&slot)
+                .is_none_or(|s| s.conn.is_none() || s.persistent)
     }
 
     /// A CONNECT of `slot`, accepted. Returns the Session Present the CONNACK must carry
@@ -259,6 +271,7 @@ impl Model {
             clean,
             hold,
             will: will.clone(),
+            will_delay: 0,
         };
         let resumed = !clean && self.sessions.get(&slot).is_some_and(|s| s.persistent);
         if !resumed {
@@ -269,6 +282,12 @@ impl Model {
                 Session {
                     persistent: !clean,
                     conn: Some(conn),
+                    // 3.1.1 sessions never expire; a 5.0 CONNECT sets its own interval.
+                    v5: v5::SessV5 {
+                        expiry: v5::NEVER,
+                        connect_expiry: v5::NEVER,
+                        ..Default::default()
+                    },
                     ..Session::default()
                 },
             );
@@ -311,7 +330,32 @@ impl Model {
         for &msg in &session.lax {
             new.push((msg, Cause::Queued, false, 0, false));
         }
-        for (msg, cause, must, qos, retain) in new {
+        for (msg, cause, mut must, qos, mut retain) in new {
+            // A queued 5.0 copy keeps RETAIN under Retain As Published; with overlapping
+            // subscriptions that disagree, either is allowed (v5.rs).
+            if cause == Cause::Queued
+                && let Some(&mixed) = self.v5.queued_retain.get(&(slot, msg))
+            {
+                retain = !mixed;
+                if mixed {
+                    must = false;
+                    self.oblige(Obligation {
+                        slot,
+                        msg,
+                        key: self.key_of(msg),
+                        cause,
+                        must,
+                        must_qos: Some(qos),
+                        qos_alt: vec![qos],
+                        copies: 1,
+                        retain: true,
+                        dup: false,
+                        from_conn: no,
+                        op,
+                        rule: &["5.0/MQTT-3.3.1-13"],
+                    });
+                }
+            }
             let (qos_alt, dup) = match cause {
                 Cause::Queued if !must => (vec![0, 1, 2], false),
                 _ => (vec![qos], cause == Cause::Redelivery),
@@ -366,19 +410,27 @@ impl Model {
     }
 
     fn close(&mut self, slot: Slot, publish_will: bool) {
+        let now = self.v5.now;
         let Some(session) = self.sessions.get_mut(&slot) else {
             return;
         };
         let Some(conn) = session.conn.take() else {
             return;
         };
-        if !session.persistent {
-            self.sessions.remove(&slot);
-        } else if !conn.hold {
-            // A connection that acknowledges everything leaves nothing unacknowledged but
-            // what it holds; the acknowledgements it sent are taken as received.
-            if let Some(s) = self.sessions.get_mut(&slot) {
-                s.unacked.clear();
+        let ends = !session.persistent;
+        let expiry = session.v5.expiry;
+        if ends {
+            self.end_session(slot);
+        } else {
+            session.v5.closed_at = now;
+            if !conn.hold {
+                // A connection that acknowledges everything leaves nothing unacknowledged
+                // but what it holds; the acknowledgements it sent are taken as received.
+                session.unacked.clear();
+            } else {
+                // A QoS 1 shared message in flight to it may go to another member
+                // (4.8.2: "MAY attempt to send the message to another Client").
+                self.member_lost(slot, true);
             }
         }
         if publish_will && let Some(w) = conn.will {
@@ -393,7 +445,18 @@ impl Model {
                 payload: w.payload,
                 will: true,
             };
-            self.publish(msg);
+            // 5.0: published once the Will Delay Interval passed or the session ended,
+            // whichever comes first (3.1.3.2.2); 3.1.1 wills have no delay.
+            let delay = if ends { 0 } else { conn.will_delay.min(expiry) };
+            if delay == 0 {
+                self.publish(msg);
+            } else {
+                self.v5.pending_wills.push(v5::PendingWill {
+                    slot,
+                    msg,
+                    due: now + u64::from(delay) * 1000,
+                });
+            }
         }
     }
 
@@ -414,6 +477,8 @@ impl Model {
                 continue;
             }
             session.subs.insert(filter.clone(), code);
+            // A plain SUBSCRIBE has every option 0 (5.0 ones are set by subscribe_v5).
+            session.v5.opts.remove(filter);
             new.push((filter.clone(), code));
         }
         // Every retained message matching a new (or replaced) subscription is sent, with

@@ -26,6 +26,11 @@ pub struct RawPublish {
     pub retain: bool,
     pub dup: bool,
     pub packet_id: u16,
+    /// 5.0 properties the model judges (none on 3.1.1).
+    pub expiry: Option<u32>,
+    pub user: Vec<(String, String)>,
+    /// When it came.
+    pub at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -94,7 +99,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Opens a connection (within `within`).
+    /// Opens a 3.1.1 connection (within `within`).
     pub async fn open(
         endpoint: &Endpoint,
         no: ConnNo,
@@ -102,6 +107,19 @@ impl Conn {
         hold: bool,
         shared: Arc<Shared>,
         within: Duration,
+    ) -> Result<Self, String> {
+        Self::open_v(endpoint, no, slot, hold, shared, within, ProtocolVersion::V311).await
+    }
+
+    /// Opens a connection speaking `version` (within `within`).
+    pub async fn open_v(
+        endpoint: &Endpoint,
+        no: ConnNo,
+        slot: Slot,
+        hold: bool,
+        shared: Arc<Shared>,
+        within: Duration,
+        version: ProtocolVersion,
     ) -> Result<Self, String> {
         let (mut r, mut w) = match tokio::time::timeout(within, transport::connect(endpoint)).await
         {
@@ -119,7 +137,7 @@ impl Conn {
                 wgate.passable().await;
                 match out {
                     Out::Packet(p) => {
-                        let Ok(bytes) = p.to_bytes(ProtocolVersion::V311) else {
+                        let Ok(bytes) = p.to_bytes(version) else {
                             continue;
                         };
                         // Traced before it leaves, so that the answer comes after it.
@@ -137,7 +155,7 @@ impl Conn {
         });
         let acks_tx = tx.clone();
         tokio::spawn(async move {
-            let decoder = Decoder::new(ProtocolVersion::V311);
+            let decoder = Decoder::new(version);
             let mut buf = BytesMut::with_capacity(4096);
             loop {
                 loop {
@@ -251,6 +269,16 @@ fn on_packet(
                     retain: publish.retain,
                     dup: publish.dup,
                     packet_id: publish.packet_id,
+                    expiry: publish.properties.iter().find_map(|p| match p {
+                        mqttspec_codec::Property::MessageExpiryInterval(s) => Some(*s),
+                        _ => None,
+                    }),
+                    user: publish
+                        .properties
+                        .user_properties()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                    at: Instant::now(),
                 });
                 i.trace.push(line);
                 i.last_arrival = Some(Instant::now());

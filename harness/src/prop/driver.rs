@@ -7,6 +7,7 @@ use crate::engine::runner::run_id;
 use crate::engine::transport::Endpoint;
 use crate::sim::client::{BROKER_HOST, BROKER_PORT};
 use crate::sim::scenarios::SimBroker;
+use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub wills: bool,
     /// In the simulator, generate network faults (partitions) too.
     pub network_faults: bool,
+    /// Which protocol versions the clients speak (ops_v5.rs).
+    pub version: super::ops_v5::Version,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Settings {
             password: None,
             wills: true,
             network_faults: true,
+            version: super::ops_v5::Version::V311,
         }
     }
 }
@@ -143,12 +147,27 @@ pub fn run(
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(settings.seed)),
     );
-    let strategy = case(
-        settings.clients,
-        settings.max_ops,
-        settings.wills,
-        matches!(target, PropTarget::Sim(_)) && settings.network_faults,
-    );
+    let sim = matches!(target, PropTarget::Sim(_));
+    // 3.1.1 only: the generator of the 3.1.1 runs, unchanged (their seeds keep meaning
+    // the same cases).
+    let strategy = match settings.version {
+        super::ops_v5::Version::V311 => case(
+            settings.clients,
+            settings.max_ops,
+            settings.wills,
+            sim && settings.network_faults,
+        )
+        .boxed(),
+        v => super::ops_v5::case_v5(
+            settings.clients,
+            settings.max_ops,
+            settings.wills,
+            sim && settings.network_faults,
+            v,
+            sim,
+        )
+        .boxed(),
+    };
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {
             // Out of budget: every further case (and shrink step) passes at once.

@@ -75,6 +75,8 @@ pub enum Op {
         size: Size,
         count: u8,
     },
+    /// A 5.0 operation (ops_v5.rs).
+    V5(super::ops_v5::V5Op),
 }
 
 impl Op {
@@ -87,6 +89,7 @@ impl Op {
             | Op::Subscribe { c, .. }
             | Op::Unsubscribe { c, .. }
             | Op::Publish { c, .. } => *c,
+            Op::V5(v) => v.client(),
         }
     }
 }
@@ -159,6 +162,7 @@ impl fmt::Display for Op {
                     String::new()
                 }
             ),
+            Op::V5(v) => v.fmt(f),
         }
     }
 }
@@ -324,6 +328,8 @@ fn segment(wills: bool, faults: bool) -> impl Strategy<Value = Vec<Op>> {
 pub struct Case {
     pub clients: u8,
     pub ops: Vec<Op>,
+    /// Bit i set: client i speaks MQTT 5.0 (else 3.1.1).
+    pub v5: u8,
 }
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
@@ -350,16 +356,38 @@ pub fn case(
                     op
                 })
                 .collect(),
+            v5: 0,
         })
 }
 
+/// One independent operation (for the 5.0 generator).
+pub fn single_op(wills: bool, faults: bool) -> impl Strategy<Value = Op> {
+    op(wills, faults)
+}
+
+/// The in-flight-unsubscribe pattern (for the 5.0 generator).
+pub fn inflight_pattern(wills: bool) -> impl Strategy<Value = Vec<Op>> {
+    inflight_unsubscribe(wills)
+}
+
+pub fn set_client_pub(op: &mut Op, clients: u8) {
+    set_client(op, clients);
+}
+
 fn set_client(op: &mut Op, clients: u8) {
+    if let Op::V5(v) = op {
+        *v.client_mut() %= clients;
+        return;
+    }
     let (Op::Connect { c, .. }
     | Op::Disconnect { c }
     | Op::Drop { c }
     | Op::Partition { c, .. }
     | Op::Subscribe { c, .. }
     | Op::Unsubscribe { c, .. }
-    | Op::Publish { c, .. }) = op;
+    | Op::Publish { c, .. }) = op
+    else {
+        return;
+    };
     *c %= clients;
 }

@@ -10,13 +10,21 @@ use crate::model::{ConnNo, Model, Obligation, Slot, Violation};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+#[path = "repro_v5.rs"]
+mod v5;
+
 /// A JSON string is a YAML flow scalar: quoting without surprises.
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 fn topic(rel: &str) -> String {
-    q(&format!("${{topic}}/{rel}"))
+    if rel.starts_with(crate::model::v5::SHARED_SPACE) {
+        // The shared space follows the prefix directly (exec/mod.rs).
+        q(&format!("${{topic}}{rel}"))
+    } else {
+        q(&format!("${{topic}}/{rel}"))
+    }
 }
 
 fn payload_text(p: &[u8]) -> String {
@@ -61,6 +69,8 @@ impl Writer<'_> {
         let _ = write!(p, ", retain: {}", o.retain);
         if with_dup {
             let _ = write!(p, ", dup: {}", o.dup);
+            // What a 5.0 copy must carry (User Properties, a reduced expiry).
+            p.push_str(&self.properties_pattern(o));
         }
         p.push_str("}}");
         Some(p)
@@ -210,14 +220,17 @@ impl Writer<'_> {
                     q(&format!("${{client}}c{slot}")),
                     !hold
                 );
+                let props = self.model.conn_props(*conn);
+                line.push_str(&self.connect_fields(props));
                 if let Some(w) = will {
                     let _ = write!(
                         line,
-                        ", will: {{topic: {}, payload: {}, qos: {}, retain: {}}}",
+                        ", will: {{topic: {}, payload: {}, qos: {}, retain: {}{}}}",
                         topic(&w.topic),
                         payload_text(&w.payload),
                         w.qos,
-                        w.retain
+                        w.retain,
+                        v5::will_properties(props)
                     );
                 }
                 let _ = write!(
@@ -229,7 +242,12 @@ impl Writer<'_> {
                     && let Some(old_name) = self.names.get(old).cloned()
                 {
                     let line = format!(
-                        "expect_close: {{client: {old_name}, within: 3s, allow: [any], statements: [3.1.1/MQTT-3.1.4-2]}}"
+                        "expect_close: {{client: {old_name}, within: 3s, allow: [any], statements: [{}]}}",
+                        if self.model.any_v5() {
+                            "5.0/MQTT-3.1.4-3"
+                        } else {
+                            "3.1.1/MQTT-3.1.4-2"
+                        }
                     );
                     self.line(&line);
                 }
@@ -297,11 +315,12 @@ impl Writer<'_> {
                     String::new()
                 };
                 self.line(&format!(
-                    "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: {}, retain: {}{id}}}}}}}",
+                    "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: {}, retain: {}{id}{}}}}}}}",
                     topic(&msg.topic),
                     payload_text(&msg.payload),
                     msg.qos,
-                    msg.retain
+                    msg.retain,
+                    self.publish_properties(msg.id)
                 ));
                 match msg.qos {
                     0 => {
@@ -320,6 +339,7 @@ impl Writer<'_> {
                     }
                 }
             }
+            Done::V5(d) => self.step_v5(d),
         }
         self.musts(index);
     }
@@ -350,7 +370,10 @@ pub fn scenario(
         }
     }
     let steps = w.out;
-    let statements: Vec<String> = if violation.rule.is_empty() {
+    let v5 = model.any_v5();
+    let statements: Vec<String> = if v5 {
+        v5::statements(violation)
+    } else if violation.rule.is_empty() {
         vec!["3.1.1/MQTT-4.5.0-1".to_owned()]
     } else {
         violation.rule.clone()
@@ -374,7 +397,11 @@ pub fn scenario(
         ))
     );
     let _ = writeln!(text, "statements: [{}]", statements.join(", "));
-    let _ = writeln!(text, "version: \"3.1.1\"");
+    let _ = writeln!(
+        text,
+        "version: \"{}\"",
+        if v5 { "5.0" } else { "3.1.1" }
+    );
     let _ = writeln!(text, "tags: [prop]");
     let _ = writeln!(text, "steps:");
     text.push_str(&steps);

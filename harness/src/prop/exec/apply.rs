@@ -4,6 +4,9 @@ use super::*;
 
 impl Exec {
     pub(super) async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
+        if let Op::V5(v) = op {
+            return self.apply_v5(op, v, slot).await;
+        }
         let connected = self.conns.contains_key(&slot);
         if !connected
             && matches!(
@@ -105,11 +108,13 @@ impl Exec {
                     return Ok(true);
                 };
                 let codes: Vec<u8> = a.return_codes.iter().map(|c| c.0).collect();
+                // 5.0 has more failure codes than 0x80 (3.9.3).
+                let v5 = self.is_v5(slot);
                 if codes.len() != list.len()
                     || codes
                         .iter()
                         .zip(&list)
-                        .any(|(c, (_, q))| *c != 0x80 && *c > *q)
+                        .any(|(c, (_, q))| *c != 0x80 && !(v5 && *c > 0x80) && *c > *q)
                 {
                     return Err(protocol(
                         "the SUBACK does not grant what was asked".into(),
@@ -167,6 +172,7 @@ impl Exec {
                     },
                 ));
             }
+            Op::V5(_) => return Ok(false),
             Op::Publish {
                 topic: t,
                 qos: q,
@@ -255,7 +261,7 @@ impl Exec {
 
     /// The broker's acknowledgements of a PUBLISH at QoS `q` (the PINGRESP to the PINGREQ
     /// sent after a QoS 0 one).
-    async fn publish_acks(&mut self, no: ConnNo, q: u8, pid: u16) -> Result<(), Violation> {
+    pub(super) async fn publish_acks(&mut self, no: ConnNo, q: u8, pid: u16) -> Result<(), Violation> {
         match q {
             0 => {
                 self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
@@ -312,13 +318,20 @@ impl Exec {
             }
         });
         let no = self.model.next_conn();
-        let mut conn = Conn::open(
+        let v5 = self.take_v5_connect(slot, clean);
+        self.model.conn_opened(no, self.now_ms());
+        let mut conn = Conn::open_v(
             &self.cfg.endpoint,
             no,
             slot,
             hold,
             self.shared.clone(),
             self.cfg.ack_wait,
+            if v5.is_some() {
+                ProtocolVersion::V5
+            } else {
+                ProtocolVersion::V311
+            },
         )
         .await
         .map_err(|e| {
@@ -351,6 +364,12 @@ impl Exec {
                 .map(Into::into),
             ..Connect::default()
         };
+        let connect = match v5 {
+            Some((expiry, delay)) => {
+                self.connect_packet_v5(slot, clean, will.as_ref(), expiry, delay)
+            }
+            None => connect,
+        };
         conn.send(Packet::Connect(connect));
         let p = self
             .ack(
@@ -371,8 +390,24 @@ impl Exec {
                 format!("CONNACK {:#04x}", ack.code.0),
             ));
         }
+        if v5.is_some() && !self.caps_seen {
+            self.caps = super::v5::Caps::from_connack(&ack.properties);
+            self.caps_seen = true;
+        }
         let old = self.conns.insert(slot, conn);
-        let outcome = self.model.connect(slot, clean, will.clone(), hold);
+        let outcome = match v5 {
+            Some((expiry, will_delay)) => self.model.connect_v5(
+                slot,
+                crate::model::v5::ConnectV5 {
+                    clean_start: clean,
+                    expiry,
+                    will: will.clone(),
+                    will_delay,
+                    hold,
+                },
+            ),
+            None => self.model.connect(slot, clean, will.clone(), hold),
+        };
         if !clean && !self.persistent.contains(&slot) {
             self.persistent.push(slot);
         }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod cleanup;
+pub mod v5;
 
 use super::conn::{Conn, Inner, Shared};
 use super::ops::{Case, Op, Size, filter, topic};
@@ -80,6 +81,8 @@ pub enum Done {
         conn: ConnNo,
         msg: Message,
     },
+    /// 5.0 operations and time passing (v5.rs).
+    V5(v5::DoneV5),
 }
 
 /// What a case came to.
@@ -102,6 +105,15 @@ struct Exec {
     next_msg: MsgId,
     done: Vec<(Op, Done)>,
     persistent: Vec<Slot>,
+    /// When the case began (the model's clock counts from here).
+    start: Instant,
+    /// Bit i: client i speaks 5.0.
+    v5_slots: u8,
+    /// Session Expiry and Will Delay Interval for the next 5.0 CONNECT.
+    v5_connect: Option<(u32, u32)>,
+    /// What the broker's 5.0 CONNACK declined.
+    caps: v5::Caps,
+    caps_seen: bool,
 }
 
 fn payload(id: MsgId, size: Size, will: bool) -> Vec<u8> {
@@ -139,11 +151,21 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         next_msg: 1,
         done: Vec::new(),
         persistent: Vec::new(),
+        start: Instant::now(),
+        v5_slots: case.v5,
+        v5_connect: None,
+        caps: v5::Caps::default(),
+        caps_seen: false,
     };
     let clients = case.clients.max(1);
     let mut violation = None;
     let mut ops_run = 0;
     for (index, op) in case.ops.iter().enumerate() {
+        // Timed 5.0 events (delayed wills, expiries) are placed before the operation.
+        if let Err(v) = exec.advance().await {
+            violation = Some(v);
+            break;
+        }
         exec.model.begin_op(exec.done.len());
         let slot = usize::from(op.client() % clients);
         match exec.apply(op, slot).await {
@@ -159,6 +181,11 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
             violation = Some(v);
             break;
         }
+    }
+    if violation.is_none()
+        && let Err(v) = exec.wait_wills().await
+    {
+        violation = Some(v);
     }
     if violation.is_none() {
         violation = exec.finish().await;
@@ -183,7 +210,13 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
 
 impl Exec {
     fn full_topic(&self, rel: &str) -> String {
-        format!("{}/{rel}", self.cfg.topic_prefix)
+        // The shared space follows the prefix directly, so that no ordinary filter of the
+        // case (`<prefix>/#`) matches it.
+        if rel.starts_with(crate::model::v5::SHARED_SPACE) {
+            format!("{}{rel}", self.cfg.topic_prefix)
+        } else {
+            format!("{}/{rel}", self.cfg.topic_prefix)
+        }
     }
 
     fn client_id(&self, slot: Slot) -> String {
@@ -197,8 +230,15 @@ impl Exec {
             .publishes
             .iter()
             .map(|p| {
-                let rel = p.topic.strip_prefix(&prefix).unwrap_or(&p.topic).to_owned();
-                let own = p.topic.starts_with(&prefix);
+                let shared = p
+                    .topic
+                    .strip_prefix(&self.cfg.topic_prefix)
+                    .filter(|r| r.starts_with(crate::model::v5::SHARED_SPACE));
+                let rel = shared
+                    .or_else(|| p.topic.strip_prefix(&prefix))
+                    .unwrap_or(&p.topic)
+                    .to_owned();
+                let own = p.topic.starts_with(&prefix) || shared.is_some();
                 let (key, intact) = if p.payload.is_empty() {
                     (own.then(|| Key::Empty(rel.clone())), own)
                 } else {
@@ -220,6 +260,7 @@ impl Exec {
                     retain: p.retain,
                     dup: p.dup,
                     intact,
+                    v5: self.seen_v5(p),
                 }
             })
             .collect()
@@ -305,11 +346,21 @@ impl Exec {
         let deadline = Instant::now() + self.cfg.must_wait;
         self.shared
             .wait_until(deadline, |i| {
-                judge::missing(&self.model, &self.observed(i)).is_none()
+                let obs = self.observed(i);
+                judge::missing(&self.model, &obs).is_none()
+                    && crate::model::v5::missing_shared(&self.model, &obs).is_none()
             })
             .await;
         let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all(&obs)
+    }
+
+    /// Every check of what came so far.
+    fn judge_all(&self, obs: &[Observed]) -> Option<Violation> {
+        judge::unexpected(&self.model, obs)
+            .or_else(|| crate::model::v5::check(&self.model, obs))
+            .or_else(|| judge::missing(&self.model, obs))
+            .or_else(|| crate::model::v5::missing_shared(&self.model, obs))
     }
 
     /// At the end: quiet for `quiet` (within ten times that at most), then judge
@@ -331,7 +382,7 @@ impl Exec {
             return Some(v);
         }
         let obs = self.observed(&self.shared.lock());
-        judge::unexpected(&self.model, &obs).or_else(|| judge::missing(&self.model, &obs))
+        self.judge_all(&obs)
     }
 
     async fn close_all(&mut self) {
