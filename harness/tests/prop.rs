@@ -5,6 +5,7 @@ mod common;
 
 use common::command::mqttspec as cli;
 use mqttspec::prop::driver::{PropTarget, Settings, Summary, run};
+use mqttspec::prop::ops_v5::Version;
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
 use std::net::SocketAddr;
@@ -257,7 +258,12 @@ fn reference_broker_passes_in_the_simulator() {
 /// Finds the fault in the simulator (virtual time: fast, also while shrinking), then
 /// replays the reproducer over TCP against the faulty and the correct broker.
 fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
+    check_fault_v(fault, seed, cases, Version::V311)
+}
+
+fn check_fault_v(fault: &str, seed: u64, cases: u32, version: Version) -> Result<String, String> {
     let mut s = settings(seed, cases);
+    s.version = version;
     s.clients = 3;
     s.max_ops = 16;
     // The figures in docs/prop.md were taken without partitions.
@@ -609,4 +615,47 @@ fn unsubscribe_keeps_inflight_deliveries() {
             out.violation
         );
     }
+}
+
+/// 5.0 faults of the reference broker that concern QoS, retained, session or will
+/// semantics and that prop finds with 5.0 clients (`--version 5.0`), seed 1, in the
+/// simulator; each reproducer (a 5.0 scenario) fails on the faulty broker and passes on the
+/// correct one over TCP.
+const FOUND_V5: &[&str] = &[
+    "no_local_ignored",
+    "retain_handling_ignored",
+    "retain_as_published_ignored",
+    "user_properties_dropped",
+    "user_properties_reordered",
+    "session_expiry_ignored",
+    "session_never_expires",
+    "session_expiry_raised_from_zero",
+    "message_expiry_ignored",
+    "message_expiry_not_reduced",
+    "will_delay_ignored",
+    "delayed_will_sent_after_reconnect",
+    "disconnect_with_will_ignored",
+    "inflight_message_expires",
+];
+
+#[test]
+fn finds_v5_faults() {
+    let only = std::env::var("PROP_FAULT").ok();
+    let mut problems = Vec::new();
+    for fault in FOUND_V5 {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == *fault))
+        {
+            continue;
+        }
+        match check_fault_v(fault, 1, 2000, Version::V5) {
+            Ok(line) => eprintln!("{line}"),
+            Err(e) => {
+                eprintln!("{e}");
+                problems.push(e);
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -30,10 +30,10 @@ impl Model {
                 };
             }
         }
-        // Shared-space topics are matched only by the shared subscription (v5.rs).
+        // The shared subscription's filter matches the shared-space topics only (v5.rs);
+        // ordinary subscriptions may match them too.
         if msg.topic.starts_with(v5::SHARED_SPACE) {
             self.route_shared(&msg);
-            return;
         }
         // The message goes to every session with a matching subscription
         // (3.1.1/MQTT-4.5.0-1), with RETAIN 0 (3.1.1/MQTT-3.3.1-9) unless a 5.0
@@ -70,6 +70,9 @@ impl Model {
                     let must = !own_will && !over && !mixed_retain;
                     if over {
                         session.lax.push(id);
+                        if retain || mixed_retain {
+                            self.v5.queued_retain.insert((slot, id), mixed_retain);
+                        }
                     } else if held && must {
                         session.unacked.push((id, max, retain));
                     }
@@ -132,6 +135,9 @@ impl Model {
                         // One copy per matching subscription may come (3.3.5).
                         for _ in 0..grants.len() {
                             session.lax.push(id);
+                        }
+                        if retain || mixed_retain {
+                            self.v5.queued_retain.insert((slot, id), mixed_retain);
                         }
                     } else {
                         if max > 0 && !msg.will {

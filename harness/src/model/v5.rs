@@ -114,8 +114,8 @@ pub struct ConnectV5 {
     pub hold: bool,
 }
 
-/// Shared-space topics start with this (their full name is the case prefix followed
-/// directly by it, so that no ordinary filter of the case matches them).
+/// Shared-space topics start with this: only they match the shared subscription's filter
+/// (ordinary filters such as `#` match them as well).
 pub const SHARED_SPACE: char = '^';
 
 fn window(due: u64, now: u64) -> Option<u64> {
@@ -268,12 +268,45 @@ impl Model {
         }
     }
 
+    /// A member lost its connection or session: its share of the group's messages may go
+    /// to another member (one more first copy allowed), and the members that joined since
+    /// the message was published may be the ones that get it.
     pub(super) fn member_lost(&mut self, slot: Slot, qos1_only: bool) {
+        let op = self.op;
+        let next = self.next_conn;
+        let now_members: Vec<(Slot, u8, Option<ConnNo>)> = self
+            .sessions
+            .iter()
+            .filter_map(|(k, s)| s.v5.shared.map(|g| (*k, g, s.conn.as_ref().map(|c| c.no))))
+            .collect();
+        let mut add = Vec::new();
         for r in &mut self.v5.shared {
-            if r.members.contains(&slot) && (!qos1_only || r.qos == 1) {
-                r.max_copies += 1;
+            if !r.members.contains(&slot) || (qos1_only && r.qos != 1) {
+                continue;
+            }
+            r.max_copies += 1;
+            for &(m, g, conn) in &now_members {
+                if !r.members.contains(&m) {
+                    r.members.push(m);
+                    add.push(Obligation {
+                        slot: m,
+                        msg: r.msg,
+                        key: r.key.clone(),
+                        cause: Cause::Live,
+                        must: false,
+                        must_qos: None,
+                        qos_alt: vec![g.min(r.qos)],
+                        copies: 1,
+                        retain: false,
+                        dup: false,
+                        from_conn: conn.unwrap_or(next),
+                        op,
+                        rule: &["5.0/MQTT-4.8.2-3", "5.0/MQTT-4.5.0-1"],
+                    });
+                }
             }
         }
+        self.obligations.extend(add);
     }
 
     /// A 5.0 CONNECT, accepted.
@@ -479,6 +512,13 @@ impl Model {
     }
 }
 
+/// Whether an obligation is a shared subscription's (made by route_shared/member_lost).
+fn is_shared(o: &Obligation) -> bool {
+    o.rule.first() == Some(&SHARED_RULE)
+}
+
+const SHARED_RULE: &str = "5.0/MQTT-4.8.2-3";
+
 /// A shared-space message no member got although every member was connected.
 pub fn missing_shared(model: &Model, obs: &[Observed]) -> Option<Violation> {
     for r in model.shared_rules().iter().filter(|r| r.must) {
@@ -511,7 +551,23 @@ pub fn check(model: &Model, obs: &[Observed]) -> Option<Violation> {
             .iter()
             .filter(|x| r.members.contains(&x.slot) && x.key.as_ref() == Some(&r.key) && !x.dup)
             .collect();
-        if firsts.len() > r.max_copies {
+        // A member's ordinary subscriptions may bring their own copies (as many as they
+        // allow); only what comes beyond them counts for the shared subscription.
+        let beyond: usize = r
+            .members
+            .iter()
+            .map(|m| {
+                let got = firsts.iter().filter(|x| x.slot == *m).count();
+                let ordinary: usize = model
+                    .obligations()
+                    .iter()
+                    .filter(|o| o.slot == *m && o.key == r.key && !is_shared(o) && !o.dup)
+                    .map(|o| o.copies)
+                    .sum();
+                got.saturating_sub(ordinary)
+            })
+            .sum();
+        if beyond > r.max_copies {
             let last = firsts[firsts.len() - 1];
             return Some(Violation {
                 kind: super::judge::ViolationKind::Unexpected,
@@ -603,4 +659,58 @@ pub fn expiry_range(e: u32, info: &MsgV5, opened: u64, at: u64) -> (u32, u32) {
     let lo = u64::from(e).saturating_sub(w_max.div_ceil(1000) + 1);
     let hi = (u64::from(e) + 1).saturating_sub(w_min / 1000).min(u64::from(e));
     (lo as u32, hi as u32)
+}
+
+/// The 5.0 statements of a rule the model states with 3.1.1 numbers, when the client it
+/// concerns speaks 5.0 (the numbering differs between the versions). Rules without a
+/// counterpart in the table are dropped; the kind's general rule stands in if none is left.
+pub fn rules_for_v5(mut v: Violation) -> Violation {
+    const MAP: &[(&str, &[&str])] = &[
+        ("3.1.1/MQTT-4.5.0-1", &["5.0/MQTT-4.5.0-1"]),
+        ("3.1.1/MQTT-3.3.5-1", &["5.0/MQTT-3.3.4-2"]),
+        ("3.1.1/MQTT-3.1.2-8", &["5.0/MQTT-3.1.2-8"]),
+        ("3.1.1/MQTT-3.14.4-3", &["5.0/MQTT-3.1.2-8"]),
+        ("3.1.1/MQTT-3.2.2-1", &["5.0/MQTT-3.2.2-2"]),
+        (
+            "3.1.1/MQTT-3.2.2-2",
+            &["5.0/MQTT-3.2.2-3", "5.0/MQTT-3.1.2-23", "5.0/MQTT-4.1.0-2"],
+        ),
+        (
+            "3.1.1/MQTT-3.2.2-3",
+            &["5.0/MQTT-3.2.2-3", "5.0/MQTT-3.1.2-23", "5.0/MQTT-4.1.0-2"],
+        ),
+        ("3.1.1/MQTT-3.1.2-4", &["5.0/MQTT-3.1.2-5"]),
+        ("3.1.1/MQTT-3.1.2-6", &["5.0/MQTT-3.1.2-4"]),
+        ("3.1.1/MQTT-4.4.0-1", &["5.0/MQTT-4.4.0-1"]),
+        ("3.1.1/MQTT-3.3.1-1", &["5.0/MQTT-3.3.1-1"]),
+        ("3.1.1/MQTT-3.3.1-2", &["5.0/MQTT-3.3.1-2"]),
+        ("3.1.1/MQTT-4.6.0-5", &["5.0/MQTT-4.6.0-5"]),
+        ("3.1.1/MQTT-4.6.0-6", &["5.0/MQTT-4.6.0-6"]),
+        ("3.1.1/MQTT-3.3.1-9", &["5.0/MQTT-3.3.1-12"]),
+        ("3.1.1/MQTT-3.10.4-1", &["5.0/MQTT-3.10.4-1"]),
+        ("3.1.1/MQTT-3.10.4-2", &["5.0/MQTT-3.10.4-2"]),
+        ("3.1.1/MQTT-3.10.4-3", &["5.0/MQTT-3.10.4-3"]),
+        ("3.1.1/MQTT-3.1.4-2", &["5.0/MQTT-3.1.4-3"]),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for r in &v.rule {
+        let mapped: Vec<&str> = if r.starts_with("5.0/") {
+            vec![r.as_str()]
+        } else {
+            MAP.iter()
+                .find(|(k, _)| *k == r)
+                .map(|(_, m)| m.to_vec())
+                .unwrap_or_default()
+        };
+        for m in mapped {
+            if !out.iter().any(|x| x == m) {
+                out.push(m.to_owned());
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push("5.0/MQTT-4.5.0-1".to_owned());
+    }
+    v.rule = out;
+    v
 }

@@ -19,12 +19,7 @@ fn q(s: &str) -> String {
 }
 
 fn topic(rel: &str) -> String {
-    if rel.starts_with(crate::model::v5::SHARED_SPACE) {
-        // The shared space follows the prefix directly (exec/mod.rs).
-        q(&format!("${{topic}}{rel}"))
-    } else {
-        q(&format!("${{topic}}/{rel}"))
-    }
+    q(&format!("${{topic}}/{rel}"))
 }
 
 fn payload_text(p: &[u8]) -> String {
@@ -156,7 +151,7 @@ impl Writer<'_> {
             .model
             .obligations()
             .iter()
-            .filter(|o| o.must && o.op == op)
+            .filter(|o| (o.must || self.sole_shared_member(o)) && o.op == op)
         {
             by_conn.entry((o.slot, o.from_conn)).or_default().push(o);
         }

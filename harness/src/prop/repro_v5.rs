@@ -110,6 +110,15 @@ impl Writer<'_> {
         }
     }
 
+    /// A copy on the shared subscription whose group had one member, connected: that
+    /// member must get it (a group of several: which one is the broker's choice, and a
+    /// scenario cannot say "one of these clients", so it is not written as required).
+    pub(super) fn sole_shared_member(&self, o: &Obligation) -> bool {
+        self.model.shared_rules().iter().any(|r| {
+            r.must && r.msg == o.msg && r.op == o.op && r.members == [o.slot] && r.max_copies == 1
+        })
+    }
+
     pub(super) fn step_v5(&mut self, d: &DoneV5) {
         match d {
             DoneV5::Subscribe { conn, filters, .. } => {
@@ -142,7 +151,7 @@ impl Writer<'_> {
                 let pid = self.pid(&name);
                 self.line(&format!(
                     "send: {{client: {name}, packet: {{subscribe: {{packet_id: {pid}, filters: [{{filter: {}, qos: {qos}}}]}}}}}}",
-                    q(&format!("$share/g/${{topic}}{SHARED_FILTER}"))
+                    q(&format!("$share/g/${{topic}}/{SHARED_FILTER}"))
                 ));
                 self.ack(&name, "suback", pid);
             }
@@ -153,7 +162,7 @@ impl Writer<'_> {
                 let pid = self.pid(&name);
                 self.line(&format!(
                     "send: {{client: {name}, packet: {{unsubscribe: {{packet_id: {pid}, filters: [{}]}}}}}}",
-                    q(&format!("$share/g/${{topic}}{SHARED_FILTER}"))
+                    q(&format!("$share/g/${{topic}}/{SHARED_FILTER}"))
                 ));
                 self.ack(&name, "unsuback", pid);
             }

@@ -190,6 +190,11 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
     if violation.is_none() {
         violation = exec.finish().await;
     }
+    // A 5.0 client's finding cites the 5.0 statements.
+    violation = violation.map(|v| match v.slot {
+        Some(slot) if exec.is_v5(slot) => crate::model::v5::rules_for_v5(v),
+        _ => v,
+    });
     exec.close_all().await;
     if cfg.cleanup {
         exec.cleanup().await;
@@ -210,13 +215,7 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
 
 impl Exec {
     fn full_topic(&self, rel: &str) -> String {
-        // The shared space follows the prefix directly, so that no ordinary filter of the
-        // case (`<prefix>/#`) matches it.
-        if rel.starts_with(crate::model::v5::SHARED_SPACE) {
-            format!("{}{rel}", self.cfg.topic_prefix)
-        } else {
-            format!("{}/{rel}", self.cfg.topic_prefix)
-        }
+        format!("{}/{rel}", self.cfg.topic_prefix)
     }
 
     fn client_id(&self, slot: Slot) -> String {
@@ -230,15 +229,8 @@ impl Exec {
             .publishes
             .iter()
             .map(|p| {
-                let shared = p
-                    .topic
-                    .strip_prefix(&self.cfg.topic_prefix)
-                    .filter(|r| r.starts_with(crate::model::v5::SHARED_SPACE));
-                let rel = shared
-                    .or_else(|| p.topic.strip_prefix(&prefix))
-                    .unwrap_or(&p.topic)
-                    .to_owned();
-                let own = p.topic.starts_with(&prefix) || shared.is_some();
+                let rel = p.topic.strip_prefix(&prefix).unwrap_or(&p.topic).to_owned();
+                let own = p.topic.starts_with(&prefix);
                 let (key, intact) = if p.payload.is_empty() {
                     (own.then(|| Key::Empty(rel.clone())), own)
                 } else {
