@@ -346,7 +346,8 @@ impl Model {
                         cause,
                         must,
                         must_qos: Some(qos),
-                        qos_alt: vec![qos],
+                        // Overlapping subscriptions: a copy at any of their QoS.
+                        qos_alt: vec![0, 1, 2],
                         copies: 1,
                         retain: true,
                         dup: false,

@@ -102,6 +102,8 @@ pub struct V5State {
     pub queued_retain: BTreeMap<(Slot, MsgId), bool>,
     /// Session Expiry Interval and Will Delay Interval of each 5.0 connection's CONNECT.
     pub conn_props: BTreeMap<ConnNo, (u32, u32)>,
+    /// Queued messages dropped because their interval ran out, by session.
+    pub expired: BTreeSet<(Slot, MsgId)>,
 }
 
 /// A 5.0 CONNECT.
@@ -240,8 +242,11 @@ impl Model {
                 .and_then(|m| m.expiry.map(|e| m.acked_ms + secs_ms(e) + LATE < now))
                 .unwrap_or(false)
         };
-        for s in self.sessions.values_mut() {
+        for (slot, s) in self.sessions.iter_mut() {
             if s.conn.is_none() {
+                for (id, _, _) in s.queued.iter().filter(|(id, _, _)| gone(id)) {
+                    self.v5.expired.insert((*slot, *id));
+                }
                 s.queued.retain(|(id, _, _)| !gone(id));
                 s.lax.retain(|id| !gone(id));
             }
@@ -263,8 +268,9 @@ impl Model {
     /// go to another member (4.8.2: "SHOULD send the Application Message to another
     /// Client"), so one more copy is allowed among the members.
     pub(super) fn end_session(&mut self, slot: Slot) {
-        if self.sessions.remove(&slot).is_some() {
+        if self.sessions.contains_key(&slot) {
             self.member_lost(slot, false);
+            self.sessions.remove(&slot);
         }
     }
 
@@ -279,12 +285,19 @@ impl Model {
             .iter()
             .filter_map(|(k, s)| s.v5.shared.map(|g| (*k, g, s.conn.as_ref().map(|c| c.no))))
             .collect();
+        // The lost member's copy was made at its own grant; handed on, it may keep that
+        // QoS (4.8.2 does not say the copy is made anew), never above the new member's.
+        let lost_grant = self.sessions.get(&slot).and_then(|s| s.v5.shared);
         let mut add = Vec::new();
+        let mut widen: Vec<(MsgId, u8)> = Vec::new();
         for r in &mut self.v5.shared {
             if !r.members.contains(&slot) || (qos1_only && r.qos != 1) {
                 continue;
             }
             r.max_copies += 1;
+            if let Some(g) = lost_grant {
+                widen.push((r.msg, g.min(r.qos)));
+            }
             for &(m, g, conn) in &now_members {
                 if !r.members.contains(&m) {
                     r.members.push(m);
@@ -307,6 +320,19 @@ impl Model {
             }
         }
         self.obligations.extend(add);
+        for (msg, q) in widen {
+            for o in self.obligations.iter_mut() {
+                if o.msg == msg
+                    && o.slot != slot
+                    && is_shared(o)
+                    && o.qos_alt.iter().any(|x| *x >= q)
+                    && !o.qos_alt.contains(&q)
+                {
+                    o.qos_alt.push(q);
+                    o.qos_alt.sort_unstable();
+                }
+            }
+        }
     }
 
     /// A 5.0 CONNECT, accepted.
@@ -510,6 +536,21 @@ impl Model {
             op,
         });
     }
+}
+
+/// An unexpected copy of a message that expired in the session's queue breaks
+/// 5.0/MQTT-3.3.2-5: says so.
+pub fn explain_expired(model: &Model, mut v: Violation) -> Violation {
+    if let (Some(slot), Some(msg)) = (v.slot, v.msg)
+        && v.kind == super::judge::ViolationKind::Unexpected
+        && model.v5.expired.contains(&(slot, msg))
+    {
+        v.rule = vec!["5.0/MQTT-3.3.2-5".into()];
+        v.summary = format!(
+            "client c{slot} received m{msg}, whose Message Expiry Interval ran out while it waited in the session"
+        );
+    }
+    v
 }
 
 /// Whether an obligation is a shared subscription's (made by route_shared/member_lost).

@@ -350,6 +350,7 @@ impl Exec {
     /// Every check of what came so far.
     fn judge_all(&self, obs: &[Observed]) -> Option<Violation> {
         judge::unexpected(&self.model, obs)
+            .map(|v| crate::model::v5::explain_expired(&self.model, v))
             .or_else(|| crate::model::v5::check(&self.model, obs))
             .or_else(|| judge::missing(&self.model, obs))
             .or_else(|| crate::model::v5::missing_shared(&self.model, obs))

@@ -211,6 +211,8 @@ impl Exec {
             let ms = ops_v5::pass_secs(*secs) * 1000;
             tokio::time::sleep(Duration::from_millis(ms)).await;
             self.done.push((op.clone(), Done::V5(DoneV5::Wait { ms })));
+            // What became due while time passed is placed now, before the judging.
+            self.advance().await?;
             return Ok(true);
         }
         if !self.is_v5(slot) {
