@@ -230,14 +230,20 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
             }
             continue;
         }
-        let slot_for = candidates.iter().copied().find(|&i| {
-            let o = &obligations[i];
-            !o.dup
-                && left[i] > 0
-                && x.conn >= o.from_conn
-                && x.retain == o.retain
-                && o.qos_alt.contains(&x.qos)
-        });
+        // The most specific obligation that fits (fewest QoS allowed): a copy that two
+        // obligations allow goes where it leaves the other one free.
+        let slot_for = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let o = &obligations[i];
+                !o.dup
+                    && left[i] > 0
+                    && x.conn >= o.from_conn
+                    && x.retain == o.retain
+                    && o.qos_alt.contains(&x.qos)
+            })
+            .min_by_key(|&i| obligations[i].qos_alt.len());
         match slot_for {
             Some(i) => left[i] -= 1,
             None => {

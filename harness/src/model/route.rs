@@ -30,11 +30,6 @@ impl Model {
                 };
             }
         }
-        // The shared subscription's filter matches the shared-space topics only (v5.rs);
-        // ordinary subscriptions may match them too.
-        if msg.topic.starts_with(v5::SHARED_SPACE) {
-            self.route_shared(&msg);
-        }
         // The message goes to every session with a matching subscription
         // (3.1.1/MQTT-4.5.0-1), with RETAIN 0 (3.1.1/MQTT-3.3.1-9) unless a 5.0
         // subscription has Retain As Published (5.0/MQTT-3.3.1-13).
@@ -160,6 +155,11 @@ impl Model {
                     }
                 }
             }
+        }
+        // The shared subscription's filter matches the shared-space topics only (v5.rs);
+        // ordinary subscriptions may match them too (their obligations come first).
+        if msg.topic.starts_with(v5::SHARED_SPACE) {
+            self.route_shared(&msg);
         }
     }
 }
