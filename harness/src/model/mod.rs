@@ -16,6 +16,8 @@ pub mod v5;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v5;
 
 use std::collections::BTreeMap;
 
