@@ -510,6 +510,19 @@ fn cli_prints_the_seed_and_exits_by_outcome() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["seed"], 9);
     assert!(v["finding"].is_null());
+    // 5.0 clients, and an unknown version is a usage error.
+    let out = cli(
+        "prop",
+        &["--sim", "--cases", "10", "--seed", "9", "--version", "5.0"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli("prop", &["--sim", "--cases", "1", "--version", "4"]);
+    assert_eq!(out.status.code(), Some(2));
     // Unreachable: exit 3; bad usage: exit 2.
     let out = cli("prop", &["--target", "mqtt://127.0.0.1:1", "--cases", "1"]);
     assert_eq!(out.status.code(), Some(3));
@@ -688,6 +701,39 @@ fn finds_v5_faults_without_reproducer() {
             f.case_number,
             f.original_ops,
             f.outcome.done.len()
+        );
+    }
+}
+
+/// 5.0 clients (and clients of both versions in one case) over TCP: no violation on the
+/// reference broker. Few cases: time passing costs wall time here.
+#[test]
+fn reference_broker_passes_with_v5_clients_over_tcp() {
+    for (version, seed) in [(Version::V5, 7), (Version::Both, 8)] {
+        let mut s = settings(seed, 60);
+        s.version = version;
+        let summary = run_tcp(Faults::default(), &s);
+        assert!(summary.finding.is_none(), "{}", describe(&summary));
+        assert_eq!(summary.cases_run, 60);
+        eprintln!(
+            "{version}: {} cases, {} ops in {:?}",
+            summary.cases_run, summary.ops_run, summary.elapsed
+        );
+    }
+}
+
+/// The same in the simulator, with partitions, many more cases.
+#[test]
+fn reference_broker_passes_with_v5_clients_in_the_simulator() {
+    for (version, seed) in [(Version::V5, 7), (Version::Both, 8)] {
+        let mut s = settings(seed, 200);
+        s.version = version;
+        let summary = run_sim(Faults::default(), &s);
+        assert!(summary.finding.is_none(), "{}", describe(&summary));
+        assert_eq!(summary.cases_run, 200);
+        eprintln!(
+            "sim {version}: {} cases, {} ops in {:?}",
+            summary.cases_run, summary.ops_run, summary.elapsed
         );
     }
 }
