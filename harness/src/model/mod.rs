@@ -454,6 +454,7 @@ impl Model {
             if delay == 0 {
                 self.publish(msg);
             } else {
+                self.v5.delayed.insert(msg.id);
                 self.v5.pending_wills.push(v5::PendingWill {
                     slot,
                     msg,

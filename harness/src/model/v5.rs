@@ -104,6 +104,8 @@ pub struct V5State {
     pub conn_props: BTreeMap<ConnNo, (u32, u32)>,
     /// Queued messages dropped because their interval ran out, by session.
     pub expired: BTreeSet<(Slot, MsgId)>,
+    /// Wills that waited for their Will Delay Interval.
+    pub delayed: BTreeSet<MsgId>,
 }
 
 /// A 5.0 CONNECT.
@@ -548,6 +550,14 @@ pub fn explain_expired(model: &Model, mut v: Violation) -> Violation {
         v.rule = vec!["5.0/MQTT-3.3.2-5".into()];
         v.summary = format!(
             "client c{slot} received m{msg}, whose Message Expiry Interval ran out while it waited in the session"
+        );
+    } else if let (Some(slot), Some(msg)) = (v.slot, v.msg)
+        && v.kind == super::judge::ViolationKind::Unexpected
+        && model.v5.delayed.contains(&msg)
+    {
+        v.rule = vec!["5.0/MQTT-3.1.2-8".into(), "5.0/MQTT-3.1.3-9".into()];
+        v.summary = format!(
+            "client c{slot} received the will m{msg} before its Will Delay Interval passed, or after its client came back"
         );
     }
     v
