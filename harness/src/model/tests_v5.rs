@@ -300,7 +300,13 @@ fn forwarded_expiry_is_reduced_by_the_wait() {
     assert_eq!(expiry_range(60, &info, 0, 1020).1, 60);
 }
 
-fn v5_seen(slot: Slot, conn: ConnNo, id: MsgId, expiry: Option<u32>, user: &[(&str, &str)]) -> Observed {
+fn v5_seen(
+    slot: Slot,
+    conn: ConnNo,
+    id: MsgId,
+    expiry: Option<u32>,
+    user: &[(&str, &str)],
+) -> Observed {
     Observed {
         v5: Some(SeenV5 {
             expiry,

@@ -364,7 +364,9 @@ impl Model {
         let mut out = self.connect(slot, c.clean_start, c.will.clone(), c.hold);
         out.took_over = took_over;
         self.v5.conn_v5.insert(out.conn);
-        self.v5.conn_props.insert(out.conn, (c.expiry, c.will_delay));
+        self.v5
+            .conn_props
+            .insert(out.conn, (c.expiry, c.will_delay));
         if let Some(s) = self.sessions.get_mut(&slot) {
             s.persistent = c.expiry > 0;
             s.v5.expiry = c.expiry;
@@ -431,7 +433,11 @@ impl Model {
                 continue;
             }
             let existed = session.subs.contains_key(f);
-            let o = filters.iter().find(|x| x.0 == *f).map(|x| x.2).unwrap_or_default();
+            let o = filters
+                .iter()
+                .find(|x| x.0 == *f)
+                .map(|x| x.2)
+                .unwrap_or_default();
             let send = match o.retain_handling {
                 0 => true,
                 1 => !existed,
@@ -573,9 +579,9 @@ const SHARED_RULE: &str = "5.0/MQTT-4.8.2-3";
 /// A shared-space message no member got although every member was connected.
 pub fn missing_shared(model: &Model, obs: &[Observed]) -> Option<Violation> {
     for r in model.shared_rules().iter().filter(|r| r.must) {
-        let got = obs.iter().any(|x| {
-            r.members.contains(&x.slot) && x.key.as_ref() == Some(&r.key) && x.intact
-        });
+        let got = obs
+            .iter()
+            .any(|x| r.members.contains(&x.slot) && x.key.as_ref() == Some(&r.key) && x.intact);
         if !got {
             return Some(Violation {
                 kind: super::judge::ViolationKind::Missing,
@@ -708,7 +714,9 @@ pub fn expiry_range(e: u32, info: &MsgV5, opened: u64, at: u64) -> (u32, u32) {
     let w_max = at.saturating_sub(info.sent_ms);
     let w_min = opened.saturating_sub(info.acked_ms);
     let lo = u64::from(e).saturating_sub(w_max.div_ceil(1000) + 1);
-    let hi = (u64::from(e) + 1).saturating_sub(w_min / 1000).min(u64::from(e));
+    let hi = (u64::from(e) + 1)
+        .saturating_sub(w_min / 1000)
+        .min(u64::from(e));
     (lo as u32, hi as u32)
 }
 

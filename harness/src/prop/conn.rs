@@ -108,7 +108,16 @@ impl Conn {
         shared: Arc<Shared>,
         within: Duration,
     ) -> Result<Self, String> {
-        Self::open_v(endpoint, no, slot, hold, shared, within, ProtocolVersion::V311).await
+        Self::open_v(
+            endpoint,
+            no,
+            slot,
+            hold,
+            shared,
+            within,
+            ProtocolVersion::V311,
+        )
+        .await
     }
 
     /// Opens a connection speaking `version` (within `within`).

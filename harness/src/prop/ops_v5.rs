@@ -66,10 +66,18 @@ pub enum V5Op {
     },
     /// SUBSCRIBE with options: (filter, QoS, options) where options bit 0 is No Local,
     /// bit 1 Retain As Published, bits 2–3 Retain Handling.
-    Subscribe { c: u8, filters: Vec<(u8, u8, u8)> },
+    Subscribe {
+        c: u8,
+        filters: Vec<(u8, u8, u8)>,
+    },
     /// Joins the shared group `$share/g/^/#` at this QoS.
-    Share { c: u8, qos: u8 },
-    Unshare { c: u8 },
+    Share {
+        c: u8,
+        qos: u8,
+    },
+    Unshare {
+        c: u8,
+    },
     /// PUBLISH with a Message Expiry Interval (index into [`MSG_EXPIRIES`]) and `users`
     /// User Properties, on the ordinary topics or (`shared`) on the shared space.
     Publish {
@@ -90,7 +98,10 @@ pub enum V5Op {
         with_will: bool,
     },
     /// Time passes (index into [`PASS_SECS`]); free in the simulator.
-    Pass { c: u8, secs: u8 },
+    Pass {
+        c: u8,
+        secs: u8,
+    },
 }
 
 impl V5Op {
@@ -220,11 +231,7 @@ impl fmt::Display for V5Op {
                 shared,
                 count,
             } => {
-                let name = if *shared {
-                    shared_topic(*t)
-                } else {
-                    topic(*t)
-                };
+                let name = if *shared { shared_topic(*t) } else { topic(*t) };
                 write!(
                     f,
                     "c{c} publish5 {name:?} qos {qos} retain {}",

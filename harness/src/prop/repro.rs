@@ -392,11 +392,7 @@ pub fn scenario(
         ))
     );
     let _ = writeln!(text, "statements: [{}]", statements.join(", "));
-    let _ = writeln!(
-        text,
-        "version: \"{}\"",
-        if v5 { "5.0" } else { "3.1.1" }
-    );
+    let _ = writeln!(text, "version: \"{}\"", if v5 { "5.0" } else { "3.1.1" });
     let _ = writeln!(text, "tags: [prop]");
     let _ = writeln!(text, "steps:");
     text.push_str(&steps);

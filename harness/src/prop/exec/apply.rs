@@ -261,7 +261,12 @@ impl Exec {
 
     /// The broker's acknowledgements of a PUBLISH at QoS `q` (the PINGRESP to the PINGREQ
     /// sent after a QoS 0 one).
-    pub(super) async fn publish_acks(&mut self, no: ConnNo, q: u8, pid: u16) -> Result<(), Violation> {
+    pub(super) async fn publish_acks(
+        &mut self,
+        no: ConnNo,
+        q: u8,
+        pid: u16,
+    ) -> Result<(), Violation> {
         match q {
             0 => {
                 self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {

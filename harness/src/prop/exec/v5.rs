@@ -30,7 +30,9 @@ pub enum DoneV5 {
     },
     /// Time passed (a `pass` operation, or the runner waiting out a timed event the model
     /// cannot place).
-    Wait { ms: u64 },
+    Wait {
+        ms: u64,
+    },
 }
 
 /// What the broker's first 5.0 CONNACK declined (5.0 section 3.2.2.3): the runner then
@@ -288,8 +290,7 @@ impl Exec {
                     d.reason_code = Some(ReasonCode(0x04));
                 }
                 if let Some(e) = expiry {
-                    d.properties =
-                        Some(Properties::new().with(Property::SessionExpiryInterval(e)));
+                    d.properties = Some(Properties::new().with(Property::SessionExpiryInterval(e)));
                 }
                 c.send(Packet::Disconnect(d));
                 c.shutdown();
@@ -339,7 +340,10 @@ impl Exec {
                 let Some((no, codes)) = self.subscribe_packet(slot, subs).await? else {
                     return Ok(false);
                 };
-                check_grants(&codes, &list.iter().map(|x| x.1).collect::<Vec<_>>())?;
+                if let Some(v) = check_grants(&codes, &list.iter().map(|x| x.1).collect::<Vec<_>>())
+                {
+                    return Err(v);
+                }
                 self.model.subscribe_v5(slot, &list, &codes);
                 self.done.push((
                     op.clone(),
@@ -366,7 +370,9 @@ impl Exec {
                 let Some((no, codes)) = self.subscribe_packet(slot, subs).await? else {
                     return Ok(false);
                 };
-                check_grants(&codes, &[*q])?;
+                if let Some(v) = check_grants(&codes, &[*q]) {
+                    return Err(v);
+                }
                 if let Some(&code) = codes.first() {
                     self.model.subscribe_shared(slot, code);
                 }
@@ -554,10 +560,9 @@ impl Exec {
 
 /// A SUBACK must have one code per filter, each granting at most the QoS asked or a
 /// failure code (5.0/MQTT-3.9.3-1, 3.9.3).
-fn check_grants(codes: &[u8], asked: &[u8]) -> Result<(), Violation> {
-    if codes.len() != asked.len() || codes.iter().zip(asked).any(|(c, q)| *c < 0x80 && *c > *q)
-    {
-        return Err(protocol(
+fn check_grants(codes: &[u8], asked: &[u8]) -> Option<Violation> {
+    if codes.len() != asked.len() || codes.iter().zip(asked).any(|(c, q)| *c < 0x80 && *c > *q) {
+        return Some(protocol(
             "the SUBACK does not grant what was asked".into(),
             &["5.0/MQTT-3.8.4-6", "5.0/MQTT-3.9.3-1"],
             &format!(
@@ -567,5 +572,5 @@ fn check_grants(codes: &[u8], asked: &[u8]) -> Result<(), Violation> {
             format!("{codes:?}"),
         ));
     }
-    Ok(())
+    None
 }
