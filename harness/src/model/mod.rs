@@ -1,5 +1,6 @@
 //! An executable model of an MQTT 3.1.1 broker, written from the specification for
-//! `mqttspec prop`. It must never call into the reference broker's crate: a
+//! `mqttspec prop`; what 5.0 adds (session expiry, will delay, subscription options,
+//! message expiry, user properties, shared subscriptions) is in `v5.rs`. It must never call into the reference broker's crate: a
 //! mistake shared by the two would hide itself (a test checks the sources of this module).
 //!
 //! The model is driven one operation at a time, after the broker has settled each one
