@@ -420,3 +420,27 @@ fn a_5_0_clients_finding_cites_5_0_statements() {
     let r = rules_for_v5(v).rule;
     assert!(r.iter().all(|x| x.starts_with("5.0/")) && r.contains(&"5.0/MQTT-4.1.0-2".to_owned()));
 }
+
+#[test]
+fn takeover_by_clean_start_0_leaves_a_will_without_delay_open() {
+    for (delay, clean, expect) in [
+        (0, false, vec![(false, false)]),
+        (2, false, vec![]),
+        (0, true, vec![(true, false)]),
+    ] {
+        let mut m = Model::new();
+        m.connect_v5(1, c5(NEVER));
+        m.subscribe_v5(1, &[("w".into(), 1, SubOpts::default())], &[1]);
+        m.connect_v5(0, will(9, delay, NEVER));
+        m.connect_v5(
+            0,
+            ConnectV5 {
+                clean_start: clean,
+                ..c5(NEVER)
+            },
+        );
+        m.set_now(10_000);
+        m.sweep();
+        assert_eq!(owed(&m, 1, 9), expect, "delay {delay} clean {clean}");
+    }
+}

@@ -343,7 +343,36 @@ impl Model {
         // (5.0/MQTT-3.1.4-3, 3.1.2.5).
         let took_over = self.connection(slot);
         if took_over.is_some() {
+            // A takeover by a Clean Start 0 connection: the new connection to the session
+            // exists before the old one closes. A will with a delay must then not come
+            // (5.0/MQTT-3.1.3-9); one without is published because the server closed the
+            // connection (3.1.2.5) or not, because a new connection to the session came
+            // "before the Will Delay Interval has passed" (3.1.3.2.2): not settled, so it
+            // may come.
+            let mut kept = None;
+            if !c.clean_start
+                && let Some(conn) = self.sessions.get_mut(&slot).and_then(|s| s.conn.as_mut())
+                && conn.will_delay == 0
+            {
+                kept = conn.will.take();
+            } else if !c.clean_start
+                && let Some(conn) = self.sessions.get_mut(&slot).and_then(|s| s.conn.as_mut())
+            {
+                conn.will = None;
+            }
             self.close(slot, true);
+            if let Some(w) = kept {
+                self.publish_maybe(Message {
+                    id: w.id,
+                    key: key_for(w.id, &w.topic, &w.payload),
+                    publisher: slot,
+                    topic: w.topic,
+                    qos: w.qos,
+                    retain: w.retain,
+                    payload: w.payload,
+                    will: true,
+                });
+            }
         }
         // A pending will of this session: a new connection to the session cancels it
         // (5.0/MQTT-3.1.3-9). With Clean Start 1 the old session ends instead, and whether
