@@ -358,7 +358,9 @@ impl Model {
             } else if !c.clean_start
                 && let Some(conn) = self.sessions.get_mut(&slot).and_then(|s| s.conn.as_mut())
             {
-                conn.will = None;
+                if let Some(w) = conn.will.take() {
+                    self.v5.delayed.insert(w.id);
+                }
             }
             self.close(slot, true);
             if let Some(w) = kept {

@@ -91,6 +91,8 @@ pub struct Summary {
     pub out_of_budget: bool,
     /// The run's id (in every topic and client id).
     pub run_id: String,
+    /// The clients' protocol versions.
+    pub version: super::ops_v5::Version,
 }
 
 fn seed_bytes(seed: u64) -> [u8; 32] {
@@ -235,6 +237,7 @@ pub fn run(
         finding,
         out_of_budget: started.elapsed() > settings.budget,
         run_id: id,
+        version: settings.version,
     }
 }
 
