@@ -352,13 +352,11 @@ impl Model {
             let mut kept = None;
             if !c.clean_start
                 && let Some(conn) = self.sessions.get_mut(&slot).and_then(|s| s.conn.as_mut())
-                && conn.will_delay == 0
+                && let Some(w) = conn.will.take()
             {
-                kept = conn.will.take();
-            } else if !c.clean_start
-                && let Some(conn) = self.sessions.get_mut(&slot).and_then(|s| s.conn.as_mut())
-            {
-                if let Some(w) = conn.will.take() {
+                if conn.will_delay == 0 {
+                    kept = Some(w);
+                } else {
                     self.v5.delayed.insert(w.id);
                 }
             }
