@@ -737,3 +737,22 @@ fn reference_broker_passes_with_v5_clients_in_the_simulator() {
         );
     }
 }
+
+/// A broker that declines optional 5.0 capabilities in its CONNACK (Maximum QoS 1, no
+/// retained messages, no wildcard and no shared subscriptions): the runner asks for none of
+/// them, so the model demands none, and the reference broker so configured passes.
+#[test]
+fn declined_capabilities_are_not_demanded() {
+    let config = Config {
+        maximum_qos: mqttspec_codec::QoS::AtLeastOnce,
+        retain_available: false,
+        wildcard_subscriptions: false,
+        shared_subscriptions: false,
+        ..mqttspec::embedded::config()
+    };
+    let mut s = settings(11, 200);
+    s.version = Version::V5;
+    let summary = run(&PropTarget::Sim(Box::new(config)), &s, None, &|_| {});
+    assert!(summary.finding.is_none(), "{}", describe(&summary));
+    assert_eq!(summary.cases_run, 200);
+}

@@ -153,6 +153,11 @@ impl Model {
         self.v5.conn_props.get(&conn).copied()
     }
 
+    /// A connection number used by a CONNECT the broker refused (the runner skipped it).
+    pub fn burn_conn(&mut self) {
+        self.next_conn += 1;
+    }
+
     /// When a connection was opened (runner's clock, ms).
     pub fn opened_at(&self, conn: ConnNo) -> u64 {
         self.v5.conn_opened.get(&conn).copied().unwrap_or(0)

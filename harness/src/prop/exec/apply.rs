@@ -80,6 +80,13 @@ impl Exec {
                         list.push((f, *q));
                     }
                 }
+                // A 5.0 broker that declined wildcards gets none (3.2.2.3.13).
+                if self.is_v5(slot) && !self.caps.wildcard {
+                    list.retain(|(f, _)| !super::v5::has_wildcard(f));
+                    if list.is_empty() {
+                        return Ok(false);
+                    }
+                }
                 let Some(c) = self.conns.get_mut(&slot) else {
                     return Ok(false);
                 };
@@ -204,6 +211,12 @@ impl Exec {
         retain: bool,
         size: Size,
     ) -> Result<bool, Violation> {
+        // A 5.0 client keeps within what the broker's CONNACK declined.
+        let (q, retain) = if self.is_v5(slot) {
+            (q.min(self.caps.max_qos), retain && self.caps.retain)
+        } else {
+            (q, retain)
+        };
         let id = self.next_msg;
         let rel = topic(t).to_owned();
         let full = self.full_topic(&rel);
@@ -324,6 +337,8 @@ impl Exec {
         });
         let no = self.model.next_conn();
         let v5 = self.take_v5_connect(slot, clean);
+        // Nothing a 5.0 broker declined (5.0/MQTT-3.2.2-12, -13).
+        let will = will.map(|w| self.will_within_caps(w, v5.is_some()));
         self.model.conn_opened(no, self.now_ms());
         let mut conn = Conn::open_v(
             &self.cfg.endpoint,
@@ -387,6 +402,15 @@ impl Exec {
         let Packet::ConnAck(ack) = p else {
             return Ok(());
         };
+        if v5.is_some()
+            && let Some(w) = &will
+            && self.declined_will(ack.code.0, w)
+        {
+            // Refused for what the will asked: the broker's right (5.0/MQTT-3.2.2-12,
+            // -13). Later wills keep within what it takes; this CONNECT did not happen.
+            self.model.burn_conn();
+            return Ok(());
+        }
         if ack.code.0 != 0 {
             return Err(protocol(
                 format!("the broker refused client c{slot}"),

@@ -42,6 +42,7 @@ pub struct Caps {
     pub max_qos: u8,
     pub retain: bool,
     pub shared: bool,
+    pub wildcard: bool,
 }
 
 impl Default for Caps {
@@ -50,6 +51,7 @@ impl Default for Caps {
             max_qos: 2,
             retain: true,
             shared: true,
+            wildcard: true,
         }
     }
 }
@@ -62,6 +64,7 @@ impl Caps {
                 Property::MaximumQos(q) => c.max_qos = (*q).min(2),
                 Property::RetainAvailable(r) => c.retain = *r != 0,
                 Property::SharedSubscriptionAvailable(s) => c.shared = *s != 0,
+                Property::WildcardSubscriptionAvailable(w) => c.wildcard = *w != 0,
                 _ => {}
             }
         }
@@ -70,6 +73,31 @@ impl Caps {
 }
 
 impl Exec {
+    /// A will a 5.0 broker takes: within its Maximum QoS and Retain Available.
+    pub(super) fn will_within_caps(&self, mut w: WillSpec, v5: bool) -> WillSpec {
+        if v5 {
+            w.qos = w.qos.min(self.caps.max_qos);
+            w.retain = w.retain && self.caps.retain;
+        }
+        w
+    }
+
+    /// Whether a CONNACK refused a will for QoS (0x9B) or retain (0x9A) the broker does
+    /// not support; records that.
+    pub(super) fn declined_will(&mut self, code: u8, w: &WillSpec) -> bool {
+        match code {
+            0x9B if w.qos > 0 => {
+                self.caps.max_qos = w.qos - 1;
+                true
+            }
+            0x9A if w.retain => {
+                self.caps.retain = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub(super) fn is_v5(&self, slot: Slot) -> bool {
         slot < 8 && self.v5_slots & (1 << slot) != 0
     }
@@ -325,6 +353,12 @@ impl Exec {
                         ));
                     }
                 }
+                if !self.caps.wildcard {
+                    list.retain(|(f, _, _)| !has_wildcard(f));
+                    if list.is_empty() {
+                        return Ok(false);
+                    }
+                }
                 let subs = list
                     .iter()
                     .map(|(f, q, o)| Subscription {
@@ -356,10 +390,12 @@ impl Exec {
                 Ok(true)
             }
             V5Op::Share { qos: q, .. } => {
+                // The CONNACK tells (implied connect first): a broker that declined
+                // shared subscriptions gets none (3.2.2.3.15).
+                self.implied_connect(op, slot).await?;
                 if !self.caps.shared {
                     return Ok(false);
                 }
-                self.implied_connect(op, slot).await?;
                 let subs = vec![Subscription {
                     filter: self.shared_filter().into(),
                     options: SubscribeOptions {
@@ -556,6 +592,11 @@ impl Exec {
         }
         Ok(true)
     }
+}
+
+/// Whether a filter has a wildcard (a broker may decline those: 3.2.2.3.13).
+pub(super) fn has_wildcard(f: &str) -> bool {
+    f.contains(['+', '#'])
 }
 
 /// A SUBACK must have one code per filter, each granting at most the QoS asked or a
