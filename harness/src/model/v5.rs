@@ -462,16 +462,11 @@ impl Model {
         };
         let mut with: (Vec<(String, u8)>, Vec<u8>) = Default::default();
         let mut without = Vec::new();
-        for ((f, q, _), &code) in filters.iter().zip(granted) {
+        for ((f, q, o), &code) in filters.iter().zip(granted) {
             if code > 2 {
                 continue;
             }
             let existed = session.subs.contains_key(f);
-            let o = filters
-                .iter()
-                .find(|x| x.0 == *f)
-                .map(|x| x.2)
-                .unwrap_or_default();
             let send = match o.retain_handling {
                 0 => true,
                 1 => !existed,
