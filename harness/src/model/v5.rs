@@ -588,6 +588,21 @@ pub fn explain_expired(model: &Model, mut v: Violation) -> Violation {
         );
     } else if let (Some(slot), Some(msg)) = (v.slot, v.msg)
         && v.kind == super::judge::ViolationKind::Unexpected
+        && let Some(m) = model.messages.get(&msg)
+        && m.publisher == slot
+        && !m.will
+        && model.sessions.get(&slot).is_some_and(|s| {
+            s.v5.opts
+                .iter()
+                .any(|(f, o)| o.no_local && topic::matches(f, &m.topic))
+        })
+    {
+        v.rule = vec!["5.0/MQTT-3.8.3-3".into()];
+        v.summary = format!(
+            "client c{slot} received its own message m{msg} through a No Local subscription"
+        );
+    } else if let (Some(slot), Some(msg)) = (v.slot, v.msg)
+        && v.kind == super::judge::ViolationKind::Unexpected
         && model.v5.delayed.contains(&msg)
     {
         v.rule = vec!["5.0/MQTT-3.1.2-8".into(), "5.0/MQTT-3.1.3-9".into()];
