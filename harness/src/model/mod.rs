@@ -11,6 +11,7 @@
 //! of the specification it comes from; a correct broker must never be flagged.
 
 pub mod judge;
+mod judge_v5;
 mod route;
 pub mod topic;
 pub mod v5;
