@@ -39,6 +39,7 @@ fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
         count: 1,
     };
     let case = Case {
+        v5: 0,
         clients: 2,
         ops: vec![
             Op::Connect {
@@ -122,6 +123,7 @@ fn held_connection_gets_its_copies_after_the_release() {
     use mqttspec::prop::exec::{CaseConfig, Done};
     use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
+        v5: 0,
         clients: 2,
         ops: vec![
             Op::Connect {

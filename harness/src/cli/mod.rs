@@ -33,8 +33,9 @@ pub enum Command {
     /// Simulate a device fleet on a flaky network against the reference broker (virtual time),
     /// or against a real broker in real time (--target).
     Sim(sim::SimArgs),
-    /// Model-based property tests: generated operation sequences judged by an executable
-    /// model of a 3.1.1 broker; a violation is shrunk to a scenario file (docs/prop.md).
+    /// Model-based property tests: generated operation sequences of 3.1.1 and 5.0 clients
+    /// judged by an executable model of a broker; a violation is shrunk to a scenario file
+    /// (docs/prop.md).
     Prop(prop::PropArgs),
     /// Fuzz a broker over the network (default: the embedded reference broker): mutated
     /// flows judged by liveness, close-on-malformed and valid-flow oracles; findings are

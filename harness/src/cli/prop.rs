@@ -60,6 +60,10 @@ pub struct PropArgs {
     /// about keep-alive closes, e.g. a broker that checks them on a coarse timer).
     #[arg(long)]
     pub no_silence: bool,
+    /// Protocol versions of the generated clients: 3.1.1, 5.0, or both (each client of a
+    /// case one or the other, messages crossing between them).
+    #[arg(long, value_enum, default_value_t = crate::prop::ops_v5::Version::Both)]
+    pub version: crate::prop::ops_v5::Version,
     /// Where the reproducer of a finding is written.
     #[arg(long, default_value = "prop-findings")]
     pub reproducers: PathBuf,
@@ -171,6 +175,7 @@ pub fn main(args: PropArgs) -> i32 {
         wills: !args.no_wills,
         network_faults: !args.no_network_faults,
         silence: !args.no_silence,
+        version: args.version,
     };
     let bar = progress_bar(u64::from(args.cases), "{pos}/{len} cases");
     let tick = bar.clone();

@@ -21,6 +21,8 @@ pub struct Observed {
     pub dup: bool,
     /// Whether payload and topic are those of the message its key names.
     pub intact: bool,
+    /// On a 5.0 connection: the properties the model judges, and when it came.
+    pub v5: Option<super::v5::SeenV5>,
 }
 
 impl fmt::Display for Observed {
@@ -239,14 +241,20 @@ pub fn unexpected(model: &Model, obs: &[Observed]) -> Option<Violation> {
             }
             continue;
         }
-        let slot_for = candidates.iter().copied().find(|&i| {
-            let o = &obligations[i];
-            !o.dup
-                && left[i] > 0
-                && x.conn >= o.from_conn
-                && x.retain == o.retain
-                && o.qos_alt.contains(&x.qos)
-        });
+        // The most specific obligation that fits (fewest QoS allowed): a copy that two
+        // obligations allow goes where it leaves the other one free.
+        let slot_for = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let o = &obligations[i];
+                !o.dup
+                    && left[i] > 0
+                    && x.conn >= o.from_conn
+                    && x.retain == o.retain
+                    && o.qos_alt.contains(&x.qos)
+            })
+            .min_by_key(|&i| obligations[i].qos_alt.len());
         match slot_for {
             Some(i) => left[i] -= 1,
             None => {

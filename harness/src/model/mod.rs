@@ -1,5 +1,6 @@
 //! An executable model of an MQTT 3.1.1 broker, written from the specification for
-//! `mqttspec prop`. It must never call into the reference broker's crate: a
+//! `mqttspec prop`; what 5.0 adds (session expiry, will delay, subscription options,
+//! message expiry, user properties, shared subscriptions) is in `v5.rs`. It must never call into the reference broker's crate: a
 //! mistake shared by the two would hide itself (a test checks the sources of this module).
 //!
 //! The model is driven one operation at a time, after the broker has settled each one
@@ -11,14 +12,18 @@
 
 pub mod flows;
 pub mod judge;
+mod judge_v5;
 mod restart;
 mod route;
 pub mod topic;
+pub mod v5;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_v5;
 
 use std::collections::BTreeMap;
 
@@ -138,6 +143,8 @@ struct Conn {
     /// Holds PUBCOMP (see [`Hold::Comp`]).
     comp: bool,
     will: Option<WillSpec>,
+    /// Will Delay Interval in seconds (5.0; 0 for 3.1.1).
+    will_delay: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -162,6 +169,8 @@ struct Session {
     /// Last ordered message per (publisher, topic, QoS), for 4.6.
     last_in_order: BTreeMap<(Slot, String, u8), MsgId>,
     conn: Option<Conn>,
+    /// Session expiry, subscription options, shared membership (5.0).
+    v5: v5::SessV5,
 }
 
 /// The retained message of a topic, as far as the model knows it.
@@ -188,6 +197,8 @@ pub struct Model {
     /// The session (epoch) each connection attached to.
     epochs: BTreeMap<ConnNo, u32>,
     next_epoch: u32,
+    /// Time, 5.0 properties, delayed wills, the shared group (v5.rs).
+    v5: v5::V5State,
 }
 
 /// What a CONNECT must get back.
@@ -256,7 +267,12 @@ impl Model {
     /// session is "the current Session" it resumes (3.1.2.4) or ended with its connection
     /// is not settled by the text, so brokers differ on Session Present and subscriptions.
     pub fn connect_is_modelled(&self, slot: Slot, clean: bool) -> bool {
-        clean || self.connected_clean(slot) != Some(true)
+        // (5.0 alike: a connection whose session ends with it, Session Expiry Interval 0.)
+        clean
+            || self
+                .sessions
+                .get(&slot)
+                .is_none_or(|s| s.conn.is_none() || s.persistent)
     }
 
     /// A CONNECT of `slot`, accepted. Returns the Session Present the CONNACK must carry
@@ -311,6 +327,7 @@ impl Model {
             hold,
             comp: mode == Hold::Comp,
             will: will.clone(),
+            will_delay: 0,
         };
         let resumed = !clean && self.sessions.get(&slot).is_some_and(|s| s.persistent);
         if !resumed {
@@ -325,6 +342,12 @@ impl Model {
                     persistent: !clean,
                     conn: Some(conn),
                     epoch,
+                    // 3.1.1 sessions never expire; a 5.0 CONNECT sets its own interval.
+                    v5: v5::SessV5 {
+                        expiry: v5::NEVER,
+                        connect_expiry: v5::NEVER,
+                        ..Default::default()
+                    },
                     ..Session::default()
                 },
             );
@@ -384,7 +407,33 @@ impl Model {
         for &msg in &session.lax {
             new.push((msg, Cause::Queued, false, 0, false));
         }
-        for (msg, cause, must, qos, retain) in new {
+        for (msg, cause, mut must, qos, mut retain) in new {
+            // A queued 5.0 copy keeps RETAIN under Retain As Published; with overlapping
+            // subscriptions that disagree, either is allowed (v5.rs).
+            if cause == Cause::Queued
+                && let Some(&mixed) = self.v5.queued_retain.get(&(slot, msg))
+            {
+                retain = !mixed;
+                if mixed {
+                    must = false;
+                    self.oblige(Obligation {
+                        slot,
+                        msg,
+                        key: self.key_of(msg),
+                        cause,
+                        must,
+                        must_qos: Some(qos),
+                        // Overlapping subscriptions: a copy at any of their QoS.
+                        qos_alt: vec![0, 1, 2],
+                        copies: 1,
+                        retain: true,
+                        dup: false,
+                        from_conn: no,
+                        op,
+                        rule: &["5.0/MQTT-3.3.1-13"],
+                    });
+                }
+            }
             let (qos_alt, dup) = match cause {
                 Cause::Queued if !must => (vec![0, 1, 2], false),
                 _ => (vec![qos], cause == Cause::Redelivery),
@@ -439,19 +488,27 @@ impl Model {
     }
 
     fn close(&mut self, slot: Slot, publish_will: bool) {
+        let now = self.v5.now;
         let Some(session) = self.sessions.get_mut(&slot) else {
             return;
         };
         let Some(conn) = session.conn.take() else {
             return;
         };
-        if !session.persistent {
-            self.sessions.remove(&slot);
-        } else if !conn.hold {
-            // A connection that acknowledges everything leaves nothing unacknowledged but
-            // what it holds; the acknowledgements it sent are taken as received.
-            if let Some(s) = self.sessions.get_mut(&slot) {
-                s.unacked.clear();
+        let ends = !session.persistent;
+        let expiry = session.v5.expiry;
+        if ends {
+            self.end_session(slot);
+        } else {
+            session.v5.closed_at = now;
+            if !conn.hold {
+                // A connection that acknowledges everything leaves nothing unacknowledged
+                // but what it holds; the acknowledgements it sent are taken as received.
+                session.unacked.clear();
+            } else {
+                // A QoS 1 shared message in flight to it may go to another member
+                // (4.8.2: "MAY attempt to send the message to another Client").
+                self.member_lost(slot, true);
             }
         }
         if publish_will && let Some(w) = conn.will {
@@ -466,7 +523,19 @@ impl Model {
                 payload: w.payload,
                 will: true,
             };
-            self.publish(msg);
+            // 5.0: published once the Will Delay Interval passed or the session ended,
+            // whichever comes first (3.1.3.2.2); 3.1.1 wills have no delay.
+            let delay = if ends { 0 } else { conn.will_delay.min(expiry) };
+            if delay == 0 {
+                self.publish(msg);
+            } else {
+                self.v5.delayed.insert(msg.id);
+                self.v5.pending_wills.push(v5::PendingWill {
+                    slot,
+                    msg,
+                    due: now + u64::from(delay) * 1000,
+                });
+            }
         }
     }
 
@@ -487,6 +556,8 @@ impl Model {
                 continue;
             }
             session.subs.insert(filter.clone(), code);
+            // A plain SUBSCRIBE has every option 0 (5.0 ones are set by subscribe_v5).
+            session.v5.opts.remove(filter);
             new.push((filter.clone(), code));
         }
         // Every retained message matching a new (or replaced) subscription is sent, with

@@ -31,23 +31,24 @@ impl Model {
             }
         }
         // The message goes to every session with a matching subscription
-        // (3.1.1/MQTT-4.5.0-1), with RETAIN 0 (3.1.1/MQTT-3.3.1-9).
+        // (3.1.1/MQTT-4.5.0-1), with RETAIN 0 (3.1.1/MQTT-3.3.1-9) unless a 5.0
+        // subscription has Retain As Published (5.0/MQTT-3.3.1-13).
         let slots: Vec<Slot> = self.sessions.keys().copied().collect();
         for slot in slots {
             let Some(session) = self.sessions.get_mut(&slot) else {
                 continue;
             };
-            let grants: Vec<u8> = session
-                .subs
-                .iter()
-                .filter(|(f, _)| topic::matches(f, &msg.topic))
-                .map(|(_, g)| (*g).min(msg.qos))
-                .collect();
+            let picks = Model::live_grants(session, &msg, slot);
+            let grants: Vec<u8> = picks.iter().map(|p| p.0).collect();
             let Some(&max) = grants.iter().max() else {
                 continue;
             };
+            // Overlapping subscriptions with different Retain As Published: a single copy
+            // may carry either RETAIN, so neither is demanded (see the end of the loop).
+            let retain = picks[0].1;
+            let mixed_retain = picks.iter().any(|p| p.1 != retain);
             // Overlapping subscriptions: one copy at the highest QoS, or one copy per
-            // subscription, each at its own QoS (3.3.5, 3.1.1/MQTT-3.3.5-1). Either way a
+            // subscription, each at its own QoS (3.3, 3.1.1/MQTT-3.3.5-1). Either way a
             // copy at the highest QoS comes.
             let mut alt = grants.clone();
             alt.sort_unstable();
@@ -62,14 +63,17 @@ impl Model {
                     // A connection holding PUBCOMP holds only QoS 2 flows.
                     let held = (conn.hold && max > 0) || (conn.comp && max == 2);
                     let over = held && session.unacked.len() + session.released.len() >= HOLD_LIMIT;
-                    let must = !own_will && !over;
+                    let must = !own_will && !over && !mixed_retain;
                     if over {
                         session.lax.push(id);
+                        if retain || mixed_retain {
+                            self.v5.queued_retain.insert((slot, id), mixed_retain);
+                        }
                     } else if held && must {
                         if conn.comp {
                             session.released.push(id);
                         } else {
-                            session.unacked.push((id, max, false));
+                            session.unacked.push((id, max, retain));
                         }
                     }
                     let conn_no = conn.no;
@@ -85,6 +89,23 @@ impl Model {
                             });
                         }
                     }
+                    if mixed_retain {
+                        self.obligations.push(Obligation {
+                            slot,
+                            msg: id,
+                            key: msg.key.clone(),
+                            cause: Cause::Live,
+                            must: false,
+                            must_qos: Some(max),
+                            qos_alt: alt.clone(),
+                            copies: grants.len(),
+                            retain: !retain,
+                            dup: false,
+                            from_conn: conn_no,
+                            op,
+                            rule: &["5.0/MQTT-3.3.1-12", "5.0/MQTT-3.3.1-13"],
+                        });
+                    }
                     self.obligations.push(Obligation {
                         slot,
                         msg: id,
@@ -94,7 +115,7 @@ impl Model {
                         must_qos: Some(max),
                         qos_alt: alt,
                         copies: grants.len(),
-                        retain: false,
+                        retain,
                         dup: false,
                         from_conn: conn_no,
                         op,
@@ -116,6 +137,9 @@ impl Model {
                         for _ in 0..grants.len() {
                             session.lax.push(id);
                         }
+                        if retain || mixed_retain {
+                            self.v5.queued_retain.insert((slot, id), mixed_retain);
+                        }
                     } else {
                         if max > 0 && !msg.will {
                             let k = (msg.publisher, msg.topic.clone(), msg.qos);
@@ -128,12 +152,20 @@ impl Model {
                             }
                         }
                         session.queued.push((id, max, max > 0));
+                        if retain || mixed_retain {
+                            self.v5.queued_retain.insert((slot, id), mixed_retain);
+                        }
                         for _ in 1..grants.len() {
                             session.lax.push(id);
                         }
                     }
                 }
             }
+        }
+        // The shared subscription's filter matches the shared-space topics only (v5.rs);
+        // ordinary subscriptions may match them too (their obligations come first).
+        if msg.topic.starts_with(v5::SHARED_SPACE) {
+            self.route_shared(&msg);
         }
     }
 }

@@ -36,6 +36,7 @@ fn seen(
         retain,
         dup,
         intact: true,
+        v5: None,
     }
 }
 

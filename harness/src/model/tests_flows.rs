@@ -17,6 +17,7 @@ fn copy(seq: usize, slot: Slot, conn: ConnNo, id: MsgId, qos: u8, dup: bool) -> 
         retain: false,
         dup,
         intact: true,
+        v5: None,
     }
 }
 

@@ -28,6 +28,11 @@ pub struct RawPublish {
     pub retain: bool,
     pub dup: bool,
     pub packet_id: u16,
+    /// 5.0 properties the model judges (none on 3.1.1).
+    pub expiry: Option<u32>,
+    pub user: Vec<(String, String)>,
+    /// When it came.
+    pub at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -109,7 +114,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Opens a connection (within `within`).
+    /// Opens a 3.1.1 connection (within `within`).
     pub async fn open(
         endpoint: &Endpoint,
         no: ConnNo,
@@ -118,6 +123,22 @@ impl Conn {
         ping: Option<Duration>,
         shared: Arc<Shared>,
         within: Duration,
+    ) -> Result<Self, String> {
+        let v311 = ProtocolVersion::V311;
+        Self::open_v(endpoint, no, slot, hold, ping, shared, within, v311).await
+    }
+
+    /// Opens a connection speaking `version` (within `within`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_v(
+        endpoint: &Endpoint,
+        no: ConnNo,
+        slot: Slot,
+        hold: Hold,
+        ping: Option<Duration>,
+        shared: Arc<Shared>,
+        within: Duration,
+        version: ProtocolVersion,
     ) -> Result<Self, String> {
         let (mut r, mut w) = match tokio::time::timeout(within, transport::connect(endpoint)).await
         {
@@ -156,7 +177,7 @@ impl Conn {
                 // comes between its packets.
                 let mut bytes = Vec::new();
                 for p in &batch {
-                    let Ok(b) = p.to_bytes(ProtocolVersion::V311) else {
+                    let Ok(b) = p.to_bytes(version) else {
                         continue;
                     };
                     if matches!(p, Packet::PingReq) {
@@ -193,7 +214,7 @@ impl Conn {
         }
         let acks_tx = tx.clone();
         tokio::spawn(async move {
-            let decoder = Decoder::new(ProtocolVersion::V311);
+            let decoder = Decoder::new(version);
             let mut buf = BytesMut::with_capacity(4096);
             let mut reader = Reader {
                 no,
@@ -348,6 +369,16 @@ impl Reader {
                         retain: publish.retain,
                         dup: publish.dup,
                         packet_id: id,
+                        expiry: publish.properties.iter().find_map(|p| match p {
+                            mqttspec_codec::Property::MessageExpiryInterval(s) => Some(*s),
+                            _ => None,
+                        }),
+                        user: publish
+                            .properties
+                            .user_properties()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect(),
+                        at: Instant::now(),
                     });
                     if qos > 0 {
                         i.wire.push(Wire::Publish { seq, id });

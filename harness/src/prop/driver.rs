@@ -7,6 +7,7 @@ use crate::engine::runner::run_id;
 use crate::engine::transport::Endpoint;
 use crate::sim::client::{BROKER_HOST, BROKER_PORT};
 use crate::sim::scenarios::SimBroker;
+use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -43,6 +44,8 @@ pub struct Settings {
     pub network_faults: bool,
     /// Generate short keep alives and connections that fall silent.
     pub silence: bool,
+    /// Which protocol versions the clients speak (ops_v5.rs).
+    pub version: super::ops_v5::Version,
 }
 
 impl Settings {
@@ -61,6 +64,7 @@ impl Settings {
             wills: true,
             network_faults: true,
             silence: true,
+            version: super::ops_v5::Version::V311,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Summary {
     pub out_of_budget: bool,
     /// The run's id (in every topic and client id).
     pub run_id: String,
+    /// The clients' protocol versions.
+    pub version: super::ops_v5::Version,
 }
 
 fn seed_bytes(seed: u64) -> [u8; 32] {
@@ -146,14 +152,29 @@ pub fn run(
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(settings.seed)),
     );
-    let strategy = case(
-        settings.clients,
-        settings.max_ops,
-        settings.wills,
-        matches!(target, PropTarget::Sim(_)) && settings.network_faults,
-        matches!(target, PropTarget::Sim(_)),
-        settings.silence,
-    );
+    let sim = matches!(target, PropTarget::Sim(_));
+    // 3.1.1 only: the generator of the 3.1.1 runs, unchanged (their seeds keep meaning
+    // the same cases).
+    let strategy = match settings.version {
+        super::ops_v5::Version::V311 => case(
+            settings.clients,
+            settings.max_ops,
+            settings.wills,
+            sim && settings.network_faults,
+            sim,
+            settings.silence,
+        )
+        .boxed(),
+        v => super::ops_v5::case_v5(
+            settings.clients,
+            settings.max_ops,
+            settings.wills,
+            sim && settings.network_faults,
+            v,
+            sim,
+        )
+        .boxed(),
+    };
     let result = runner.run(&strategy, |c| {
         if started.elapsed() > settings.budget {
             // Out of budget: every further case (and shrink step) passes at once.
@@ -222,6 +243,7 @@ pub fn run(
         finding,
         out_of_budget: started.elapsed() > settings.budget,
         run_id: id,
+        version: settings.version,
     }
 }
 

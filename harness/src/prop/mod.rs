@@ -6,5 +6,6 @@ pub mod conn;
 pub mod driver;
 pub mod exec;
 pub mod ops;
+pub mod ops_v5;
 pub mod report;
 pub mod repro;

@@ -117,6 +117,8 @@ pub enum Op {
         size: Size,
         count: u8,
     },
+    /// A 5.0 operation (ops_v5.rs).
+    V5(super::ops_v5::V5Op),
 }
 
 impl Op {
@@ -135,6 +137,7 @@ impl Op {
             | Op::Subscribe { c, .. }
             | Op::Unsubscribe { c, .. }
             | Op::Publish { c, .. } => *c,
+            Op::V5(v) => v.client(),
         }
     }
 }
@@ -229,6 +232,7 @@ impl fmt::Display for Op {
                     String::new()
                 }
             ),
+            Op::V5(v) => v.fmt(f),
         }
     }
 }
@@ -274,7 +278,13 @@ fn keep_alive(silence: bool) -> BoxedStrategy<u16> {
 /// Weights are tenths: `slow` (the operations that let time pass) is 10 in the simulator,
 /// 1 over TCP, where their seconds are real. `silence`: short keep alives and silent
 /// connections.
-fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Value = Op> {
+fn op(
+    wills: bool,
+    faults: bool,
+    slow: u32,
+    silence: bool,
+    restarts: bool,
+) -> impl Strategy<Value = Op> {
     let mut arms: Vec<(u32, BoxedStrategy<Op>)> =
         vec![
         // Persistent sessions three times as often as clean ones: long-lived sessions,
@@ -364,12 +374,14 @@ fn op(wills: bool, faults: bool, slow: u32, silence: bool) -> impl Strategy<Valu
                 .prop_map(|(c, ms)| Op::Partition { c, ms })
                 .boxed(),
         ));
-        arms.push((
-            5,
-            (client(), 100u16..=500)
-                .prop_map(|(c, ms)| Op::Restart { c, ms })
-                .boxed(),
-        ));
+        if restarts {
+            arms.push((
+                5,
+                (client(), 100u16..=500)
+                    .prop_map(|(c, ms)| Op::Restart { c, ms })
+                    .boxed(),
+            ));
+        }
         arms.push((5, client().prop_map(|c| Op::Hold { c }).boxed()));
         arms.push((10, client().prop_map(|c| Op::Release { c }).boxed()));
     }
@@ -484,7 +496,7 @@ fn segment(wills: bool, faults: bool, sim: bool, silence: bool) -> impl Strategy
     let mut arms: Vec<(u32, BoxedStrategy<Vec<Op>>)> = vec![
         (
             240,
-            op(wills, faults, slow, silence)
+            op(wills, faults, slow, silence, true)
                 .prop_map(|o| vec![o])
                 .boxed(),
         ),
@@ -502,6 +514,8 @@ fn segment(wills: bool, faults: bool, sim: bool, silence: bool) -> impl Strategy
 pub struct Case {
     pub clients: u8,
     pub ops: Vec<Op>,
+    /// Bit i set: client i speaks MQTT 5.0 (else 3.1.1).
+    pub v5: u8,
 }
 
 /// `wills: false` generates connections without wills (to look past a known will finding).
@@ -532,10 +546,32 @@ pub fn case(
                     op
                 })
                 .collect(),
+            v5: 0,
         })
 }
 
+/// One independent operation (for the 5.0 generator).
+/// `timed`: in the simulator, where idle time costs nothing. No silent connections and no
+/// broker restarts: the 5.0 model does not place a keep-alive close against a Will Delay
+/// Interval, nor what a restart may lose of delayed wills and shared groups.
+pub fn single_op(wills: bool, faults: bool, timed: bool) -> impl Strategy<Value = Op> {
+    op(wills, faults, if timed { 10 } else { 1 }, false, false)
+}
+
+/// The in-flight-unsubscribe pattern (for the 5.0 generator).
+pub fn inflight_pattern(wills: bool) -> impl Strategy<Value = Vec<Op>> {
+    inflight_unsubscribe(wills)
+}
+
+pub fn set_client_pub(op: &mut Op, clients: u8) {
+    set_client(op, clients);
+}
+
 fn set_client(op: &mut Op, clients: u8) {
+    if let Op::V5(v) = op {
+        *v.client_mut() %= clients;
+        return;
+    }
     let (Op::Connect { c, .. }
     | Op::Disconnect { c }
     | Op::Drop { c }
@@ -548,7 +584,10 @@ fn set_client(op: &mut Op, clients: u8) {
     | Op::PublishTwice { c, .. }
     | Op::Subscribe { c, .. }
     | Op::Unsubscribe { c, .. }
-    | Op::Publish { c, .. }) = op;
+    | Op::Publish { c, .. }) = op
+    else {
+        return;
+    };
     *c %= clients;
 }
 

@@ -25,8 +25,13 @@ pub fn text(summary: &Summary, target: &str, replay: &Replay) -> String {
     let (ops_s, cases_min) = rate(summary);
     let _ = writeln!(
         out,
-        "mqttspec prop against {target}: seed {}, {} cases, {} operations in {:.1}s ({ops_s:.0} ops/s, {cases_min:.0} cases/min){}",
+        "mqttspec prop against {target}: seed {}, {} clients, {} cases, {} operations in {:.1}s ({ops_s:.0} ops/s, {cases_min:.0} cases/min){}",
         summary.seed,
+        match summary.version {
+            crate::prop::ops_v5::Version::V311 => "3.1.1",
+            crate::prop::ops_v5::Version::V5 => "5.0",
+            crate::prop::ops_v5::Version::Both => "3.1.1 and 5.0",
+        },
         summary.cases_run,
         summary.ops_run,
         summary.elapsed.as_secs_f64(),
@@ -98,6 +103,7 @@ pub fn json(summary: &Summary, target: &str, replay: &Replay) -> String {
     let value = serde_json::json!({
         "target": target,
         "seed": summary.seed,
+        "version": summary.version.to_string(),
         "cases": summary.cases_run,
         "operations": summary.ops_run,
         "seconds": summary.elapsed.as_secs_f64(),

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 mod acks;
+#[path = "repro_v5.rs"]
+mod v5;
 
 /// A JSON string is a YAML flow scalar: quoting without surprises.
 fn q(s: &str) -> String {
@@ -81,6 +83,8 @@ impl Writer<'_> {
         let _ = write!(p, ", retain: {}", o.retain);
         if with_dup {
             let _ = write!(p, ", dup: {}", o.dup);
+            // What a 5.0 copy must carry (User Properties, a reduced expiry).
+            p.push_str(&self.properties_pattern(o));
         }
         p.push_str("}}");
         Some(p)
@@ -181,7 +185,7 @@ impl Writer<'_> {
             .model
             .obligations()
             .iter()
-            .filter(|o| o.must && which(o))
+            .filter(|o| (o.must || self.sole_shared_member(o)) && which(o))
         {
             by_conn.entry((o.slot, o.from_conn)).or_default().push(o);
         }
@@ -264,14 +268,17 @@ impl Writer<'_> {
                 if *keep_alive != 60 {
                     let _ = write!(line, ", keep_alive: {keep_alive}");
                 }
+                let props = self.model.conn_props(*conn);
+                line.push_str(&self.connect_fields(props));
                 if let Some(w) = will {
                     let _ = write!(
                         line,
-                        ", will: {{topic: {}, payload: {}, qos: {}, retain: {}}}",
+                        ", will: {{topic: {}, payload: {}, qos: {}, retain: {}{}}}",
                         topic(&w.topic),
                         payload_text(&w.payload),
                         w.qos,
-                        w.retain
+                        w.retain,
+                        v5::will_properties(props)
                     );
                 }
                 let _ = write!(
@@ -283,7 +290,12 @@ impl Writer<'_> {
                     && let Some(old_name) = self.names.get(old).cloned()
                 {
                     let line = format!(
-                        "expect_close: {{client: {old_name}, within: 3s, allow: [any], statements: [3.1.1/MQTT-3.1.4-2]}}"
+                        "expect_close: {{client: {old_name}, within: 3s, allow: [any], statements: [{}]}}",
+                        if self.model.any_v5() {
+                            "5.0/MQTT-3.1.4-3"
+                        } else {
+                            "3.1.1/MQTT-3.1.4-2"
+                        }
                     );
                     self.line(&line);
                 }
@@ -427,11 +439,12 @@ impl Writer<'_> {
                     String::new()
                 };
                 self.line(&format!(
-                    "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: {}, retain: {}{id}}}}}}}",
+                    "send: {{client: {name}, packet: {{publish: {{topic: {}, payload: {}, qos: {}, retain: {}{id}{}}}}}}}",
                     topic(&msg.topic),
                     payload_text(&msg.payload),
                     msg.qos,
-                    msg.retain
+                    msg.retain,
+                    self.publish_properties(msg.id)
                 ));
                 if *twice {
                     // Again before PUBREL, DUP 1: PUBREC again, no second delivery
@@ -461,6 +474,7 @@ impl Writer<'_> {
                     }
                 }
             }
+            Done::V5(d) => self.step_v5(d),
         }
         self.musts(index);
     }
@@ -499,7 +513,10 @@ pub fn scenario(
         }
     }
     let steps = w.out;
-    let statements: Vec<String> = if violation.rule.is_empty() {
+    let v5 = model.any_v5();
+    let statements: Vec<String> = if v5 {
+        v5::statements(violation)
+    } else if violation.rule.is_empty() {
         vec!["3.1.1/MQTT-4.5.0-1".to_owned()]
     } else {
         violation.rule.clone()
@@ -523,7 +540,7 @@ pub fn scenario(
         ))
     );
     let _ = writeln!(text, "statements: [{}]", statements.join(", "));
-    let _ = writeln!(text, "version: \"3.1.1\"");
+    let _ = writeln!(text, "version: \"{}\"", if v5 { "5.0" } else { "3.1.1" });
     let _ = writeln!(text, "tags: [prop]");
     let _ = writeln!(text, "steps:");
     text.push_str(&steps);

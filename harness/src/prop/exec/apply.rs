@@ -4,16 +4,22 @@ use super::*;
 
 impl Exec {
     pub(super) async fn apply(&mut self, op: &Op, slot: Slot) -> Result<bool, Violation> {
-        let connected = self.conns.contains_key(&slot);
         if self.held.contains(&slot)
             && !matches!(
                 op,
-                Op::Release { .. } | Op::Idle { .. } | Op::Restart { .. }
+                Op::Release { .. }
+                    | Op::Idle { .. }
+                    | Op::Restart { .. }
+                    | Op::V5(crate::prop::ops_v5::V5Op::Pass { .. })
             )
         {
             // A held client does nothing until its release (its packets could not pass).
             return Ok(false);
         }
+        if let Op::V5(v) = op {
+            return self.apply_v5(op, v, slot).await;
+        }
+        let connected = self.conns.contains_key(&slot);
         if !connected
             && matches!(
                 op,
@@ -141,6 +147,13 @@ impl Exec {
                         list.push((f, *q));
                     }
                 }
+                // A 5.0 broker that declined wildcards gets none (3.2.2.3.13).
+                if self.is_v5(slot) && !self.caps.wildcard {
+                    list.retain(|(f, _)| !super::v5::has_wildcard(f));
+                    if list.is_empty() {
+                        return Ok(false);
+                    }
+                }
                 let Some(c) = self.conns.get_mut(&slot) else {
                     return Ok(false);
                 };
@@ -169,11 +182,13 @@ impl Exec {
                     return Ok(true);
                 };
                 let codes: Vec<u8> = a.return_codes.iter().map(|c| c.0).collect();
+                // 5.0 has more failure codes than 0x80 (3.9.3).
+                let v5 = self.is_v5(slot);
                 if codes.len() != list.len()
                     || codes
                         .iter()
                         .zip(&list)
-                        .any(|(c, (_, q))| *c != 0x80 && *c > *q)
+                        .any(|(c, (_, q))| *c != 0x80 && !(v5 && *c > 0x80) && *c > *q)
                 {
                     // The SUBSCRIBE is a step of the reproducer, which states the codes a
                     // correct SUBACK may have; the model takes the filters as granted.
@@ -245,6 +260,7 @@ impl Exec {
                     },
                 ));
             }
+            Op::V5(_) => return Ok(false),
             Op::Publish {
                 topic: t,
                 qos: q,
@@ -276,6 +292,16 @@ impl Exec {
         retain: bool,
         size: Size,
     ) -> Result<bool, Violation> {
+        // A 5.0 client keeps within what the broker's CONNACK declined.
+        let (q, retain) = if self.is_v5(slot) {
+            (q.min(self.caps.max_qos), retain && self.caps.retain)
+        } else {
+            (q, retain)
+        };
+        if matches!(op, Op::PublishTwice { .. }) && q < 2 {
+            // The broker declined QoS 2: there is no QoS 2 flow to send twice.
+            return Ok(false);
+        }
         let id = self.next_msg;
         let rel = topic(t).to_owned();
         let full = self.full_topic(&rel);
@@ -369,7 +395,12 @@ impl Exec {
 
     /// The broker's acknowledgements of a PUBLISH at QoS `q` (the PINGRESP to the PINGREQ
     /// sent after a QoS 0 one).
-    async fn publish_acks(&mut self, no: ConnNo, q: u8, pid: u16) -> Result<(), Violation> {
+    pub(super) async fn publish_acks(
+        &mut self,
+        no: ConnNo,
+        q: u8,
+        pid: u16,
+    ) -> Result<(), Violation> {
         match q {
             0 => {
                 self.ack(no, "PINGRESP", &["3.1.1/MQTT-3.12.4-1"], |p| {
@@ -430,7 +461,11 @@ impl Exec {
         // A short keep alive: pings four times per period, so that partitions (at most
         // half the delivery wait) and idle time do not let it run out.
         let ping = (keep_alive < 60).then(|| Duration::from_millis(u64::from(keep_alive) * 250));
-        let mut conn = Conn::open(
+        let v5 = self.take_v5_connect(slot, clean);
+        // Nothing a 5.0 broker declined (5.0/MQTT-3.2.2-12, -13).
+        let will = will.map(|w| self.will_within_caps(w, v5.is_some()));
+        self.model.conn_opened(no, self.now_ms());
+        let mut conn = Conn::open_v(
             &self.cfg.endpoint,
             no,
             slot,
@@ -438,6 +473,11 @@ impl Exec {
             ping,
             self.shared.clone(),
             self.cfg.ack_wait,
+            if v5.is_some() {
+                ProtocolVersion::V5
+            } else {
+                ProtocolVersion::V311
+            },
         )
         .await
         .map_err(|e| {
@@ -471,6 +511,12 @@ impl Exec {
                 .map(Into::into),
             ..Connect::default()
         };
+        let connect = match v5 {
+            Some((expiry, delay)) => {
+                self.connect_packet_v5(slot, clean, will.as_ref(), expiry, delay)
+            }
+            None => connect,
+        };
         conn.send(Packet::Connect(connect));
         let p = self
             .ack(
@@ -483,6 +529,15 @@ impl Exec {
         let Packet::ConnAck(ack) = p else {
             return Ok(());
         };
+        if v5.is_some()
+            && let Some(w) = &will
+            && self.declined_will(ack.code.0, w)
+        {
+            // Refused for what the will asked: the broker's right (5.0/MQTT-3.2.2-12,
+            // -13). Later wills keep within what it takes; this CONNECT did not happen.
+            self.model.burn_conn();
+            return Ok(());
+        }
         if ack.code.0 != 0 {
             // The CONNECT is a step of the reproducer, which expects it accepted: the model
             // takes it as a correct broker would.
@@ -507,12 +562,28 @@ impl Exec {
                 format!("CONNACK {:#04x}", ack.code.0),
             ));
         }
+        if v5.is_some() && !self.caps_seen {
+            self.caps = super::v5::Caps::from_connack(&ack.properties);
+            self.caps_seen = true;
+        }
         let old = self.conns.insert(slot, conn);
         if !clean && !ack.session_present && self.model.session_uncertain(slot) {
             // After a restart the broker may have lost the session: its CONNACK says.
             self.model.forget_session(slot);
         }
-        let outcome = self.model.connect_holding(slot, clean, will.clone(), hold);
+        let outcome = match v5 {
+            Some((expiry, will_delay)) => self.model.connect_v5(
+                slot,
+                crate::model::v5::ConnectV5 {
+                    clean_start: clean,
+                    expiry,
+                    will: will.clone(),
+                    will_delay,
+                    hold,
+                },
+            ),
+            None => self.model.connect_holding(slot, clean, will.clone(), hold),
+        };
         if !clean && !self.persistent.contains(&slot) {
             self.persistent.push(slot);
         }

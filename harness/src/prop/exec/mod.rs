@@ -6,6 +6,7 @@
 mod apply;
 mod cleanup;
 mod timed;
+pub mod v5;
 
 use super::conn::{Conn, Inner, Shared};
 use super::ops::{Case, Op, Size, filter, topic};
@@ -112,6 +113,8 @@ pub enum Done {
         /// A QoS 2 PUBLISH sent again with DUP 1 before PUBREL.
         twice: bool,
     },
+    /// 5.0 operations and time passing (v5.rs).
+    V5(v5::DoneV5),
 }
 
 /// What a case came to.
@@ -137,6 +140,15 @@ struct Exec {
     /// Clients whose connection is held (simulator): nothing they must receive can come
     /// until the release, and they do nothing meanwhile.
     held: std::collections::BTreeSet<Slot>,
+    /// When the case began (the model's clock counts from here).
+    start: Instant,
+    /// Bit i: client i speaks 5.0.
+    v5_slots: u8,
+    /// Session Expiry and Will Delay Interval for the next 5.0 CONNECT.
+    v5_connect: Option<(u32, u32)>,
+    /// What the broker's 5.0 CONNACK declined.
+    caps: v5::Caps,
+    caps_seen: bool,
 }
 
 fn payload(id: MsgId, size: Size, will: bool) -> Vec<u8> {
@@ -175,11 +187,21 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
         done: Vec::new(),
         persistent: Vec::new(),
         held: Default::default(),
+        start: Instant::now(),
+        v5_slots: case.v5,
+        v5_connect: None,
+        caps: v5::Caps::default(),
+        caps_seen: false,
     };
     let clients = case.clients.max(1);
     let mut violation = None;
     let mut ops_run = 0;
     for (index, op) in case.ops.iter().enumerate() {
+        // Timed 5.0 events (delayed wills, expiries) are placed before the operation.
+        if let Err(v) = exec.advance().await {
+            violation = Some(v);
+            break;
+        }
         exec.model.begin_op(exec.done.len());
         let slot = usize::from(op.client() % clients);
         match exec.apply(op, slot).await {
@@ -196,11 +218,21 @@ pub async fn run_case(case: &Case, cfg: &CaseConfig) -> CaseOutcome {
             break;
         }
     }
+    if violation.is_none()
+        && let Err(v) = exec.wait_wills().await
+    {
+        violation = Some(v);
+    }
     if violation.is_none() {
         // What is held comes now, and is judged with the rest.
         exec.release_all();
         violation = exec.finish().await;
     }
+    // A 5.0 client's finding cites the 5.0 statements.
+    violation = violation.map(|v| match v.slot {
+        Some(slot) if exec.is_v5(slot) => crate::model::v5::rules_for_v5(v),
+        _ => v,
+    });
     exec.close_all().await;
     if cfg.cleanup {
         exec.cleanup().await;
@@ -258,6 +290,7 @@ impl Exec {
                     retain: p.retain,
                     dup: p.dup,
                     intact,
+                    v5: self.seen_v5(p),
                 }
             })
             .collect()
@@ -320,9 +353,19 @@ impl Exec {
         let obs = self.observed(&inner);
         let f = self.flows(&inner, &obs);
         judge::unexpected(&self.model, &obs)
+            .map(|v| crate::model::v5::explain_expired(&self.model, v))
+            .or_else(|| crate::model::v5::check(&self.model, &obs))
             .or(f.unexpected)
             .or_else(|| self.missing(&obs))
             .or(f.missing)
+            // A held member's shared copies come at its release: judged then.
+            .or_else(|| {
+                if self.held.is_empty() {
+                    crate::model::v5::missing_shared(&self.model, &obs)
+                } else {
+                    None
+                }
+            })
     }
 
     /// Waits for the acknowledgement `want` accepts on connection `no`.
@@ -394,7 +437,10 @@ impl Exec {
         self.shared
             .wait_until(deadline, |i| {
                 let obs = self.observed(i);
-                self.missing(&obs).is_none() && self.flows(i, &obs).missing.is_none()
+                self.missing(&obs).is_none()
+                    && self.flows(i, &obs).missing.is_none()
+                    && (!self.held.is_empty()
+                        || crate::model::v5::missing_shared(&self.model, &obs).is_none())
             })
             .await;
         self.judge_all()
