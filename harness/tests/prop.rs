@@ -2,78 +2,15 @@
 //! TCP and in the simulator), and each stateful fault found, shrunk and reproduced.
 
 mod common;
+mod prop_support;
 
 use common::command::mqttspec as cli;
-use mqttspec::prop::driver::{PropTarget, Settings, Summary, run};
-use mqttspec::prop::ops_v5::Version;
+use mqttspec::prop::driver::{PropTarget, run};
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
+use prop_support::{check_fault, describe, run_sim, run_tcp, settings};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-fn settings(seed: u64, cases: u32) -> Settings {
-    let mut s = Settings::new(seed);
-    s.cases = cases;
-    s.quiet = Duration::from_millis(40);
-    s.must_wait = Duration::from_millis(1500);
-    s.ack_wait = Duration::from_millis(1500);
-    s.budget = Duration::from_secs(120);
-    s
-}
-
-fn describe(summary: &Summary) -> String {
-    match &summary.finding {
-        None => format!("no finding in {} cases", summary.cases_run),
-        Some(f) => {
-            let ops: Vec<String> = f
-                .outcome
-                .done
-                .iter()
-                .map(|(op, _)| op.to_string())
-                .collect();
-            format!(
-                "case {}: {:?}\nexpected: {}\ngot: {}\nops:\n  {}\ntrace:\n  {}",
-                f.case_number,
-                f.outcome.violation.as_ref().map(ToString::to_string),
-                f.outcome
-                    .violation
-                    .as_ref()
-                    .map(|v| v.expected.clone())
-                    .unwrap_or_default(),
-                f.outcome
-                    .violation
-                    .as_ref()
-                    .map(|v| v.got.clone())
-                    .unwrap_or_default(),
-                ops.join("\n  "),
-                f.outcome.trace.join("\n  ")
-            )
-        }
-    }
-}
-
-fn run_tcp(faults: Faults, settings: &Settings) -> Summary {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let config = Config {
-        faults,
-        ..mqttspec::embedded::config()
-    };
-    let broker = rt
-        .block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config))
-        .expect("the reference broker starts");
-    let summary = run(
-        &PropTarget::Tcp(broker.local_addr),
-        settings,
-        Some(&rt),
-        &|_| {},
-    );
-    rt.block_on(broker.shutdown());
-    summary
-}
 
 #[test]
 fn reference_broker_passes_over_tcp() {
@@ -228,36 +165,6 @@ fn the_fixed_suite_passes_the_new_stateful_faults() {
     }
 }
 
-async fn replay(text: &str, faults: Faults) -> (mqttspec::engine::Verdict, Option<String>) {
-    let catalogue = mqttspec::catalogue::Catalogue::builtin().expect("catalogue");
-    let loaded = mqttspec::scenario::load::load_str("repro.yaml", text, &catalogue)
-        .unwrap_or_else(|e| panic!("the reproducer loads: {e}\n{text}"));
-    let config = Config {
-        faults,
-        ..mqttspec::embedded::config()
-    };
-    let broker = driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-        .await
-        .expect("start the reference broker");
-    let opts = mqttspec::engine::RunOptions::new(broker.local_addr, 5);
-    let r = mqttspec::engine::run_scenario(&loaded, 0, &opts).await;
-    broker.shutdown().await;
-    let why = r
-        .failure
-        .as_ref()
-        .map(|f| format!("{f:?}"))
-        .or(r.reason.clone());
-    (r.verdict, why)
-}
-
-fn run_sim(faults: Faults, settings: &Settings) -> Summary {
-    let config = Config {
-        faults,
-        ..mqttspec::embedded::config()
-    };
-    run(&PropTarget::Sim(Box::new(config)), settings, None, &|_| {})
-}
-
 /// With partitions (network faults on by default in the simulator).
 #[test]
 fn reference_broker_passes_in_the_simulator() {
@@ -270,54 +177,6 @@ fn reference_broker_passes_in_the_simulator() {
         "sim: {} cases, {} ops in {:?}",
         summary.cases_run, summary.ops_run, summary.elapsed
     );
-}
-
-/// Finds the fault in the simulator (virtual time: fast, also while shrinking), then
-/// replays the reproducer over TCP against the faulty and the correct broker.
-fn check_fault(fault: &str, seed: u64, cases: u32) -> Result<String, String> {
-    check_fault_v(fault, seed, cases, Version::V311)
-}
-
-fn check_fault_v(fault: &str, seed: u64, cases: u32, version: Version) -> Result<String, String> {
-    let mut s = settings(seed, cases);
-    s.version = version;
-    s.clients = 3;
-    s.max_ops = 16;
-    // The figures in docs/prop.md were taken without partitions.
-    s.network_faults = false;
-    let summary = run_sim(Faults::only(fault).expect("a fault"), &s);
-    let Some(f) = &summary.finding else {
-        return Err(format!("{fault}: not found in {} cases", summary.cases_run));
-    };
-    let Some(v) = &f.outcome.violation else {
-        return Err(format!("{fault}: a finding without violation"));
-    };
-    let text = mqttspec::prop::repro::scenario(&f.outcome.done, &f.outcome.model, v, "test");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let (on_faulty, why_faulty) = rt.block_on(replay(&text, Faults::only(fault).expect("fault")));
-    let (on_correct, why_correct) = rt.block_on(replay(&text, Faults::default()));
-    let line = format!(
-        "{fault}: case {} shrunk {} -> {} steps in {:?}: {v}; reproducer: faulty {on_faulty:?}, correct {on_correct:?}",
-        f.case_number,
-        f.original_ops,
-        f.outcome.done.len(),
-        summary.elapsed,
-    );
-    // `PROP_SHOW=1`: the reproducer and why it failed on the faulty broker.
-    if std::env::var("PROP_SHOW").is_ok() {
-        eprintln!("{text}\nfaulty: {why_faulty:?}");
-    }
-    if on_faulty != mqttspec::engine::Verdict::Fail || on_correct != mqttspec::engine::Verdict::Pass
-    {
-        return Err(format!(
-            "{line}\n{text}\nfaulty: {why_faulty:?}\ncorrect: {why_correct:?}"
-        ));
-    }
-    Ok(line)
 }
 
 #[test]
@@ -660,131 +519,4 @@ fn unsubscribe_keeps_inflight_deliveries() {
             out.violation
         );
     }
-}
-
-/// 5.0 faults of the reference broker that concern QoS, retained, session or will
-/// semantics and that prop finds with 5.0 clients (`--version 5.0`), seed 1, in the
-/// simulator; each reproducer (a 5.0 scenario) fails on the faulty broker and passes on the
-/// correct one over TCP.
-const FOUND_V5: &[&str] = &[
-    "no_local_ignored",
-    "retain_handling_ignored",
-    "retain_as_published_ignored",
-    "user_properties_dropped",
-    "user_properties_reordered",
-    "session_expiry_ignored",
-    "session_never_expires",
-    "session_expiry_raised_from_zero",
-    "message_expiry_ignored",
-    "message_expiry_not_reduced",
-    "will_delay_ignored",
-    "delayed_will_sent_after_reconnect",
-    "disconnect_with_will_ignored",
-    "inflight_message_expires",
-];
-
-#[test]
-fn finds_v5_faults() {
-    let only = std::env::var("PROP_FAULT").ok();
-    let mut problems = Vec::new();
-    for fault in FOUND_V5 {
-        if only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|x| x == *fault))
-        {
-            continue;
-        }
-        match check_fault_v(fault, 1, 2000, Version::V5) {
-            Ok(line) => eprintln!("{line}"),
-            Err(e) => {
-                eprintln!("{e}");
-                problems.push(e);
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{problems:#?}");
-}
-
-/// 5.0 faults prop finds whose reproducer cannot be written to fail: which member of a
-/// shared subscription gets a message is the broker's choice, and a scenario cannot say
-/// "exactly one of these clients" (docs/prop.md). Found and shrunk; not replayed.
-const FOUND_V5_NO_REPRO: &[&str] = &[
-    "shared_delivered_to_every_member",
-    "shared_qos2_handed_to_other_member",
-];
-
-#[test]
-fn finds_v5_faults_without_reproducer() {
-    for fault in FOUND_V5_NO_REPRO {
-        let mut s = settings(1, 2000);
-        s.clients = 3;
-        s.max_ops = 16;
-        s.network_faults = false;
-        s.version = Version::V5;
-        let summary = run_sim(Faults::only(fault).expect("a fault"), &s);
-        let f = summary
-            .finding
-            .as_ref()
-            .unwrap_or_else(|| panic!("{fault}: not found in {} cases", summary.cases_run));
-        let v = f.outcome.violation.as_ref().expect("a violation");
-        assert!(f.outcome.done.len() < f.original_ops, "{fault}: not shrunk");
-        eprintln!(
-            "{fault}: case {} shrunk {} -> {} steps: {v}",
-            f.case_number,
-            f.original_ops,
-            f.outcome.done.len()
-        );
-    }
-}
-
-/// 5.0 clients (and clients of both versions in one case) over TCP: no violation on the
-/// reference broker. Few cases: time passing costs wall time here.
-#[test]
-fn reference_broker_passes_with_v5_clients_over_tcp() {
-    for (version, seed) in [(Version::V5, 7), (Version::Both, 8)] {
-        let mut s = settings(seed, 60);
-        s.version = version;
-        let summary = run_tcp(Faults::default(), &s);
-        assert!(summary.finding.is_none(), "{}", describe(&summary));
-        assert_eq!(summary.cases_run, 60);
-        eprintln!(
-            "{version}: {} cases, {} ops in {:?}",
-            summary.cases_run, summary.ops_run, summary.elapsed
-        );
-    }
-}
-
-/// The same in the simulator, with partitions, many more cases.
-#[test]
-fn reference_broker_passes_with_v5_clients_in_the_simulator() {
-    for (version, seed) in [(Version::V5, 7), (Version::Both, 8)] {
-        let mut s = settings(seed, 200);
-        s.version = version;
-        let summary = run_sim(Faults::default(), &s);
-        assert!(summary.finding.is_none(), "{}", describe(&summary));
-        assert_eq!(summary.cases_run, 200);
-        eprintln!(
-            "sim {version}: {} cases, {} ops in {:?}",
-            summary.cases_run, summary.ops_run, summary.elapsed
-        );
-    }
-}
-
-/// A broker that declines optional 5.0 capabilities in its CONNACK (Maximum QoS 1, no
-/// retained messages, no wildcard and no shared subscriptions): the runner asks for none of
-/// them, so the model demands none, and the reference broker so configured passes.
-#[test]
-fn declined_capabilities_are_not_demanded() {
-    let config = Config {
-        maximum_qos: mqttspec_codec::QoS::AtLeastOnce,
-        retain_available: false,
-        wildcard_subscriptions: false,
-        shared_subscriptions: false,
-        ..mqttspec::embedded::config()
-    };
-    let mut s = settings(11, 200);
-    s.version = Version::V5;
-    let summary = run(&PropTarget::Sim(Box::new(config)), &s, None, &|_| {});
-    assert!(summary.finding.is_none(), "{}", describe(&summary));
-    assert_eq!(summary.cases_run, 200);
 }
