@@ -8,7 +8,9 @@ use common::command::mqttspec as cli;
 use mqttspec::prop::driver::{PropTarget, run};
 use mqttspec_broker::config::Faults;
 use mqttspec_broker::{Config, driver};
-use prop_support::{check_fault, describe, run_sim, run_tcp, settings};
+use prop_support::{
+    case_config, check_fault, describe, execute_in_sim, run_sim, run_tcp, settings,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -218,7 +220,6 @@ fn check_faults(list: &[&str]) {
 
 #[test]
 fn held_message_is_redelivered() {
-    use mqttspec::prop::exec::CaseConfig;
     use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
         clients: 2,
@@ -295,19 +296,11 @@ fn held_message_is_redelivered() {
         let broker = rt
             .block_on(driver::start(SocketAddr::from(([127, 0, 0, 1], 0)), config))
             .expect("start");
-        let s = settings(1, 1);
-        let cfg = CaseConfig {
-            endpoint: mqttspec::engine::Endpoint::Tcp(broker.local_addr),
-            topic_prefix: "t/x".into(),
-            client_prefix: format!("x{}", fault.len()),
-            ack_wait: s.ack_wait,
-            must_wait: s.must_wait,
-            quiet: s.quiet,
-            username: None,
-            password: None,
-            cleanup: true,
-            broker_control: None,
-        };
+        let cfg = case_config(
+            mqttspec::engine::Endpoint::Tcp(broker.local_addr),
+            &format!("x{}", fault.len()),
+            true,
+        );
         let out = mqttspec::prop::driver::execute(
             &PropTarget::Tcp(broker.local_addr),
             &case,
@@ -449,7 +442,6 @@ fn a_silent_broker_gives_a_finding_not_a_hang() {
 /// (3.1.1/MQTT-3.10.4-3).
 #[test]
 fn unsubscribe_keeps_inflight_deliveries() {
-    use mqttspec::prop::exec::CaseConfig;
     use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
         clients: 2,
@@ -489,29 +481,7 @@ fn unsubscribe_keeps_inflight_deliveries() {
         ],
     };
     for (fault, expect_violation) in [("", false), ("unsubscribe_drops_inflight", true)] {
-        let faults = if fault.is_empty() {
-            Faults::default()
-        } else {
-            Faults::only(fault).expect("fault")
-        };
-        let s = settings(1, 1);
-        let cfg = CaseConfig {
-            endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
-            topic_prefix: "t/u".into(),
-            client_prefix: "u".into(),
-            ack_wait: s.ack_wait,
-            must_wait: s.must_wait,
-            quiet: s.quiet,
-            username: None,
-            password: None,
-            cleanup: false,
-            broker_control: None,
-        };
-        let target = PropTarget::Sim(Box::new(Config {
-            faults,
-            ..mqttspec::embedded::config()
-        }));
-        let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+        let out = execute_in_sim(&case, fault, "u");
         assert_eq!(
             out.violation.is_some(),
             expect_violation,

@@ -2,33 +2,16 @@
 //! broker restart, which may lose state, and a held connection, whose copies are judged at
 //! its release.
 
-use mqttspec::prop::driver::PropTarget;
-use mqttspec_broker::Config;
-use mqttspec_broker::config::Faults;
-use std::net::SocketAddr;
-use std::time::Duration;
+mod prop_support;
 
-/// The waits of harness/tests/prop.rs.
-struct Waits {
-    ack_wait: Duration,
-    must_wait: Duration,
-    quiet: Duration,
-}
-
-fn settings(_seed: u64, _cases: u32) -> Waits {
-    Waits {
-        ack_wait: Duration::from_millis(1500),
-        must_wait: Duration::from_millis(1500),
-        quiet: Duration::from_millis(40),
-    }
-}
+use prop_support::execute_in_sim;
 
 /// A broker restart in the simulator (the reference broker keeps nothing): the model allows
 /// the lost session, retained message and queued message, and the case goes on with new
 /// connections; Session Present 0 after it.
 #[test]
 fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
-    use mqttspec::prop::exec::{CaseConfig, Done};
+    use mqttspec::prop::exec::Done;
     use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let publish = |retain| Op::Publish {
         c: 1,
@@ -70,21 +53,7 @@ fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
             publish(false),
         ],
     };
-    let s = settings(1, 1);
-    let cfg = CaseConfig {
-        endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
-        topic_prefix: "t/r".into(),
-        client_prefix: "r".into(),
-        ack_wait: s.ack_wait,
-        must_wait: s.must_wait,
-        quiet: s.quiet,
-        username: None,
-        password: None,
-        cleanup: false,
-        broker_control: None,
-    };
-    let target = PropTarget::Sim(Box::new(mqttspec::embedded::config()));
-    let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+    let out = execute_in_sim(&case, "", "r");
     assert!(
         out.violation.is_none(),
         "{:?}\n{}",
@@ -120,7 +89,7 @@ fn broker_restart_in_the_simulator_is_allowed_to_lose_state() {
 /// after the release, and is judged then.
 #[test]
 fn held_connection_gets_its_copies_after_the_release() {
-    use mqttspec::prop::exec::{CaseConfig, Done};
+    use mqttspec::prop::exec::Done;
     use mqttspec::prop::ops::{Case, Hold, Op, Size};
     let case = Case {
         v5: 0,
@@ -151,29 +120,7 @@ fn held_connection_gets_its_copies_after_the_release() {
         ],
     };
     for (fault, violation) in [("", false), ("lossy_transport", true)] {
-        let faults = if fault.is_empty() {
-            Faults::default()
-        } else {
-            Faults::only(fault).expect("fault")
-        };
-        let s = settings(1, 1);
-        let cfg = CaseConfig {
-            endpoint: mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
-            topic_prefix: "t/h".into(),
-            client_prefix: "h".into(),
-            ack_wait: s.ack_wait,
-            must_wait: s.must_wait,
-            quiet: s.quiet,
-            username: None,
-            password: None,
-            cleanup: false,
-            broker_control: None,
-        };
-        let target = PropTarget::Sim(Box::new(Config {
-            faults,
-            ..mqttspec::embedded::config()
-        }));
-        let out = mqttspec::prop::driver::execute(&target, &case, cfg, None);
+        let out = execute_in_sim(&case, fault, "h");
         assert_eq!(
             out.violation.is_some(),
             violation,

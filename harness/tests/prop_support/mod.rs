@@ -155,3 +155,45 @@ pub fn check_fault_v(
     }
     Ok(line)
 }
+
+/// The configuration of a hand-written case (the waits of [`settings`]): topics under
+/// `t/{name}`, client ids starting with `name`.
+pub fn case_config(
+    endpoint: mqttspec::engine::Endpoint,
+    name: &str,
+    cleanup: bool,
+) -> mqttspec::prop::exec::CaseConfig {
+    let s = settings(1, 1);
+    mqttspec::prop::exec::CaseConfig {
+        endpoint,
+        topic_prefix: format!("t/{name}"),
+        client_prefix: name.to_owned(),
+        ack_wait: s.ack_wait,
+        must_wait: s.must_wait,
+        quiet: s.quiet,
+        username: None,
+        password: None,
+        cleanup,
+        broker_control: None,
+    }
+}
+
+/// Runs a hand-written case in the simulator against the reference broker with `fault`
+/// (none when empty).
+pub fn execute_in_sim(
+    case: &mqttspec::prop::ops::Case,
+    fault: &str,
+    name: &str,
+) -> mqttspec::prop::exec::CaseOutcome {
+    let faults = if fault.is_empty() {
+        Faults::default()
+    } else {
+        Faults::only(fault).expect("a fault")
+    };
+    let endpoint = mqttspec::engine::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let target = PropTarget::Sim(Box::new(Config {
+        faults,
+        ..mqttspec::embedded::config()
+    }));
+    mqttspec::prop::driver::execute(&target, case, case_config(endpoint, name, false), None)
+}
